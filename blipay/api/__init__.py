@@ -1,0 +1,1 @@
+"""Shared API conventions: request ids, errors, auth, idempotency keys, pagination."""

@@ -1,0 +1,27 @@
+"""The first middleware: every request gets an ``X-Request-ID`` that becomes the
+``correlation_id`` of every event it causes, and every response echoes it."""
+
+import re
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from blipay.events.context import caused_by
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+class RequestIDMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        offered = request.headers.get("X-Request-ID", "")
+        # An id we can't safely log or put in a header is replaced, not trusted.
+        request_id = offered if _REQUEST_ID.match(offered) else str(uuid.uuid4())
+        request.request_id = request_id
+        with caused_by(correlation_id=request_id, causation_id=None, traceparent=request.headers.get("traceparent")):
+            response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        return response

@@ -1,0 +1,203 @@
+"""The message broker as the event backbone sees it: the exchange, the queues, a publisher.
+
+On RabbitMQ (``amqp://``) publishing uses publisher confirms, in batches: publish a whole
+batch, then wait until the broker has acknowledged every message of it. On the embedded
+in-process transport (``memory://``) a publish is done when the call returns.
+"""
+
+import json
+import logging
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from kombu import Connection, Exchange, Producer, Queue, binding
+from kombu.exceptions import OperationalError
+
+from blipay.events.errors import BrokerUnavailable
+
+logger = logging.getLogger("blipay.events.broker")
+
+EXCHANGE = Exchange(settings.BLIPAY_EVENTS["EXCHANGE"], type="topic", durable=True)
+
+
+def connect(url: str | None = None) -> Connection:
+    url = url or settings.BROKER_URL
+    options: dict[str, Any] = {}
+    if url.startswith("memory://"):
+        # The in-process transport polls its queues; the default second is a second of lag.
+        options["polling_interval"] = 0.01
+    return Connection(url, connect_timeout=5, transport_options=options)
+
+
+def module_queue(module: str, routing_keys: Sequence[str]) -> Queue:
+    """The durable queue a consuming module reads, bound to the routing keys it handles.
+
+    On RabbitMQ a message the module rejects moves to ``blipay.<module>.dead``.
+    """
+    return Queue(
+        f"blipay.{module}",
+        exchange=EXCHANGE,
+        bindings=[binding(EXCHANGE, routing_key=key) for key in routing_keys],
+        durable=True,
+        queue_arguments={
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": dead_letter_queue(module).name,
+        },
+    )
+
+
+def dead_letter_queue(module: str) -> Queue:
+    return Queue(f"blipay.{module}.dead", exchange=Exchange(""), routing_key=f"blipay.{module}.dead", durable=True)
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    id: str
+    routing_key: str
+    body: str
+    correlation_id: str
+    headers: dict[str, Any]
+
+    @classmethod
+    def from_envelope(cls, envelope: dict[str, Any]) -> "OutgoingMessage":
+        return cls(
+            id=str(envelope["id"]),
+            routing_key=f"{envelope['type']}.v{envelope['version']}",
+            body=json.dumps(envelope, separators=(",", ":")),
+            correlation_id=envelope["correlation_id"],
+            headers={
+                "subject": envelope["subject"],
+                "sequence": envelope["sequence"],
+                "traceparent": envelope.get("traceparent", ""),
+            },
+        )
+
+
+class ConfirmingPublisher:
+    """Publishes batches to ``blipay.events``; ``publish`` returns once the broker has them.
+
+    Not thread-safe: one per thread or process (``blipay.events.relay`` keeps one per process).
+    After a failure it backs off exponentially before it tries the broker again.
+    """
+
+    def __init__(self, url: str | None = None, *, confirm_timeout: float | None = None) -> None:
+        self._url = url
+        self._confirm_timeout = confirm_timeout or settings.BLIPAY_EVENTS["RELAY_CONFIRM_TIMEOUT"]
+        self._connection: Connection | None = None
+        self._producer: Producer | None = None
+        self._confirms = False
+        self._next_tag = 1
+        self._unconfirmed: set[int] = set()
+        self._nacked: set[int] = set()
+        self._failures = 0
+        self._retry_at = 0.0
+
+    def publish(self, messages: Sequence[OutgoingMessage]) -> set[int]:
+        """Publish ``messages``; return the indexes of those the broker refused (nacked).
+
+        Raises BrokerUnavailable when the broker can't be reached or doesn't confirm in
+        time; then no message of the batch may be taken as delivered.
+        """
+        if not messages:
+            return set()
+        if time.monotonic() < self._retry_at:
+            raise BrokerUnavailable(f"broker failed {self._failures} time(s); backing off")
+        try:
+            producer = self._ensure_producer()
+            first = self._next_tag
+            for message in messages:
+                if self._confirms:
+                    # Registered before the publish: py-amqp may read acks while it writes.
+                    self._unconfirmed.add(self._next_tag)
+                    self._next_tag += 1
+                producer.publish(
+                    message.body,
+                    exchange=EXCHANGE,
+                    routing_key=message.routing_key,
+                    message_id=message.id,
+                    correlation_id=message.correlation_id,
+                    type=message.routing_key,
+                    content_type="application/json",
+                    content_encoding="utf-8",
+                    delivery_mode=2,
+                    headers=message.headers,
+                    retry=False,
+                )
+            refused = self._await_confirms(first, len(messages)) if self._confirms else set()
+        except BrokerUnavailable:
+            self._fail()
+            raise
+        except (OperationalError, OSError, *self._errors()) as exc:
+            self._fail()
+            raise BrokerUnavailable(f"publishing failed: {exc!r}") from exc
+        self._failures = 0
+        return refused
+
+    def close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except Exception:  # noqa: BLE001 - closing a broken connection may fail any way it likes
+                logger.debug("closing a broken broker connection failed", exc_info=True)
+        self._connection = None
+        self._producer = None
+
+    def _errors(self) -> tuple[type[BaseException], ...]:
+        if self._connection is None:
+            return ()
+        return tuple(self._connection.connection_errors) + tuple(self._connection.channel_errors)
+
+    def _ensure_producer(self) -> Producer:
+        if self._producer is not None:
+            return self._producer
+        connection = connect(self._url)
+        self._connection = connection
+        connection.ensure_connection(max_retries=1)
+        channel = connection.channel()
+        EXCHANGE(channel).declare()
+        self._confirms = connection.transport.driver_type == "amqp"
+        if self._confirms:
+            channel.confirm_select()
+            channel.events["basic_ack"].add(self._on_ack)
+            channel.events["basic_nack"].add(self._on_nack)
+        self._next_tag = 1
+        self._producer = Producer(channel)
+        return self._producer
+
+    def _await_confirms(self, first: int, count: int) -> set[int]:
+        tags = range(first, first + count)
+        deadline = time.monotonic() + self._confirm_timeout
+        while self._unconfirmed:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise BrokerUnavailable(f"{len(self._unconfirmed)} message(s) not confirmed in time")
+            self._connection.drain_events(timeout=remaining)
+        refused = {tag - first for tag in self._nacked if tag in tags}
+        self._nacked.clear()
+        return refused
+
+    def _settle(self, delivery_tag: int, multiple: bool) -> list[int]:
+        if not multiple:
+            self._unconfirmed.discard(delivery_tag)
+            return [delivery_tag]
+        settled = [tag for tag in self._unconfirmed if tag <= delivery_tag]
+        self._unconfirmed.difference_update(settled)
+        return settled
+
+    def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
+        self._settle(delivery_tag, multiple)
+
+    def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
+        self._nacked.update(self._settle(delivery_tag, multiple))
+
+    def _fail(self) -> None:
+        self.close()
+        self._unconfirmed.clear()
+        self._nacked.clear()
+        self._failures += 1
+        delay = min(30.0, 0.5 * 2 ** (self._failures - 1))
+        self._retry_at = time.monotonic() + delay * random.uniform(0.5, 1.0)

@@ -1,0 +1,96 @@
+import sys
+from datetime import datetime
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.dateparse import parse_datetime
+from django_outbox_pattern.choices import StatusChoice
+from django_outbox_pattern.models import Published
+
+from blipay.events import inbox
+from blipay.events.consumers import Outcome, consuming_modules, deliver, routing_keys
+from blipay.events.envelope import Envelope
+from blipay.events.errors import BrokerUnavailable
+from blipay.events.monitoring import TracedEvent, outbox_status, trace
+
+
+class Command(BaseCommand):
+    help = (
+        "Look after the event backbone. "
+        "'events status': pending events, the age of the oldest, failed ones and queue depths. "
+        "'events replay <module> [--since T]': feed stored events again to a module's replica "
+        "and read-model handlers, in commit order, to rebuild them. "
+        "'events trace <correlation_id>': the tree of events one request caused and which "
+        "module handled each."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        status = sub.add_parser("status", help="pending, oldest pending age, failed, queue depths")
+        status.add_argument("--no-broker", action="store_true", help="skip the queue depths (broker not needed)")
+        replay = sub.add_parser("replay", help="rebuild a module's replicas and read models from stored events")
+        replay.add_argument("module", help="the consuming module, e.g. notifications")
+        replay.add_argument("--since", help="only events added at or after this ISO 8601 time")
+        tracer = sub.add_parser("trace", help="the causal tree of the events of one correlation id")
+        tracer.add_argument("correlation_id", help="an X-Request-ID, or the correlation_id of any event")
+
+    def handle(self, *args, action: str, **options) -> None:
+        getattr(self, f"_{action}")(**options)
+
+    def _status(self, *, no_broker: bool, **options) -> None:
+        try:
+            status = outbox_status(with_queues=not no_broker)
+        except BrokerUnavailable as exc:
+            raise CommandError(f"{exc} (use --no-broker to see the database side only)") from exc
+        age = f"{status.oldest_pending_age.total_seconds():.1f}s" if status.oldest_pending_age else "-"
+        self.stdout.write(f"outbox: {status.pending} pending (oldest {age}), {status.failed} failed, {status.sent} sent")
+        self.stdout.write(f"inbox:  {status.inbox_failed} failed deliveries")
+        for queue, depth in status.queue_depths.items():
+            self.stdout.write(f"queue {queue}: {'not declared' if depth is None else depth}")
+
+    def _replay(self, *, module: str, since: str | None, **options) -> None:
+        if module not in consuming_modules():
+            raise CommandError(f"unknown module {module!r}; modules with handlers: {', '.join(consuming_modules())}")
+        rows = Published.objects.filter(destination__in=routing_keys(module)).exclude(status=StatusChoice.FAILED)
+        if since:
+            rows = rows.filter(added__gte=_parse_since(since))
+        total = rows.count()
+        inbox.forget_versions(module)
+        outcomes = dict.fromkeys(Outcome, 0)
+        for done, body in enumerate(rows.order_by("added").values_list("body", flat=True).iterator(2000), 1):
+            outcomes[deliver(module, Envelope.from_dict(body), replay=True)] += 1
+            if done % 200 == 0 or done == total:
+                _progress(self.stderr, done, total)
+        summary = ", ".join(f"{n} {outcome.value}" for outcome, n in outcomes.items())
+        self.stdout.write(f"replayed {total} event(s) to {module}: {summary}")
+
+    def _trace(self, *, correlation_id: str, **options) -> None:
+        roots = trace(correlation_id)
+        if not roots:
+            raise CommandError(f"no stored event has correlation id {correlation_id!r}")
+        for root in roots:
+            self._print_tree(root, depth=0)
+
+    def _print_tree(self, event: TracedEvent, *, depth: int) -> None:
+        indent = "   " * depth + ("└─ " if depth else "")
+        self.stdout.write(f"{indent}{event.type} {event.subject} [{event.status}] {event.time:%H:%M:%S.%f} {event.id}")
+        handlers = ", ".join(f"{module} ({status})" for module, status in event.handled_by) or "no module yet"
+        self.stdout.write(f"{'   ' * (depth + 1)}handled by: {handlers}")
+        for child in event.children:
+            self._print_tree(child, depth=depth + 1)
+
+
+def _parse_since(value: str) -> datetime:
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise CommandError(f"--since {value!r} is not an ISO 8601 time, e.g. 2026-11-25T10:00:00+07:00")
+    return parsed
+
+
+def _progress(stream, done: int, total: int) -> None:  # noqa: ANN001 - Django's OutputWrapper
+    width = 30
+    filled = width * done // max(total, 1)
+    stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", ending="")
+    if done == total:
+        stream.write("")
+    if hasattr(sys.stderr, "flush"):
+        sys.stderr.flush()

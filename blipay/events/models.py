@@ -1,0 +1,26 @@
+"""The backbone's own table. The outbox and the inbox are django-outbox-pattern's
+``Published`` and ``Received``; this adds what they lack: per-consumer versions."""
+
+from django.db import models
+
+
+class AppliedVersion(models.Model):
+    """The newest ``sequence`` of an aggregate that a consuming module has applied.
+
+    A state event at or below it is stale (older than what the module's replica holds)
+    and is skipped.
+    """
+
+    consumer = models.CharField(max_length=64)
+    aggregate = models.CharField(max_length=64)
+    subject = models.CharField(max_length=128)
+    sequence = models.BigIntegerField()
+
+    class Meta:
+        db_table = "blipay_applied_version"
+        constraints = [
+            models.UniqueConstraint(fields=["consumer", "aggregate", "subject"], name="applied_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer}: {self.aggregate} {self.subject} @ {self.sequence}"

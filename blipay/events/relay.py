@@ -1,0 +1,122 @@
+"""The relay: moves committed outbox rows to the broker, in commit order, at least once.
+
+A pass claims up to a batch of pending rows (``SELECT … FOR UPDATE SKIP LOCKED``, oldest
+first), publishes them with publisher confirms, and marks the confirmed ones sent in one
+UPDATE, all in one transaction. If the process dies before the commit the rows are still
+pending and go out again: at most one batch is published twice, and consumers absorb it.
+
+Order: relays take turns, batch by batch (a PostgreSQL advisory lock; SQLite serialises
+writers by itself), so the rows of one aggregate can't be sent by two relays at once and
+overtake each other. An aggregate's events are committed in sequence order because its
+writers lock the aggregate's row, so "oldest ``added`` first" is commit order for it.
+"""
+
+import logging
+import threading
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+from django_outbox_pattern.choices import StatusChoice
+from django_outbox_pattern.models import Published
+
+from blipay.events.broker import ConfirmingPublisher, OutgoingMessage
+from blipay.events.registry import event_types
+
+logger = logging.getLogger("blipay.events.relay")
+
+_RELAY_LOCK_KEY = 0x626C6970  # "blip": the advisory-lock id all relays take turns on
+
+
+def relay_batch(publisher: ConfirmingPublisher, *, batch_size: int | None = None) -> int:
+    """Publish one batch of pending rows; return how many rows it settled (sent or refused).
+
+    Raises BrokerUnavailable, leaving every row of the batch pending, when the broker
+    can't be reached or doesn't confirm.
+    """
+    batch_size = batch_size or settings.BLIPAY_EVENTS["RELAY_BATCH_SIZE"]
+    with transaction.atomic():
+        _take_turn()
+        rows = list(
+            Published.objects.filter(status=StatusChoice.SCHEDULE)
+            .order_by("added")
+            .select_for_update(skip_locked=True)
+            .values_list("id", "body")[:batch_size]
+        )
+        if not rows:
+            return 0
+        refused = publisher.publish([OutgoingMessage.from_envelope(body) for _, body in rows])
+        sent = [row_id for index, (row_id, _) in enumerate(rows) if index not in refused]
+        Published.objects.filter(id__in=sent).update(status=StatusChoice.SUCCEEDED, retry=F("retry") + 1)
+        if refused:
+            _count_refusals([rows[index][0] for index in refused])
+    return len(rows)
+
+
+def relay_pending(publisher: ConfirmingPublisher, *, batch_size: int | None = None) -> int:
+    """Relay batches until the outbox has no pending row left; return how many were settled."""
+    batch_size = batch_size or settings.BLIPAY_EVENTS["RELAY_BATCH_SIZE"]
+    total = 0
+    while True:
+        settled = relay_batch(publisher, batch_size=batch_size)
+        total += settled
+        if settled < batch_size:
+            return total
+
+
+def _take_turn() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_RELAY_LOCK_KEY])
+
+
+def _count_refusals(row_ids: list) -> None:
+    max_attempts = settings.BLIPAY_EVENTS["RELAY_MAX_ATTEMPTS"]
+    logger.warning("broker refused %d event(s): %s", len(row_ids), row_ids[:10])
+    rows = Published.objects.filter(id__in=row_ids)
+    rows.filter(retry__gte=max_attempts - 1).update(status=StatusChoice.FAILED, retry=F("retry") + 1)
+    rows.filter(status=StatusChoice.SCHEDULE).update(retry=F("retry") + 1)
+
+
+def retry_failed(row_ids: list) -> int:
+    """Put failed outbox rows back in the queue (the admin's retry action)."""
+    return Published.objects.filter(id__in=row_ids, status=StatusChoice.FAILED).update(
+        status=StatusChoice.SCHEDULE, retry=0
+    )
+
+
+def delete_old_sent(*, older_than: timedelta | None = None) -> int:
+    """Delete sent rows past the retention period, keeping the newest state event of
+    every aggregate, so a replay can still rebuild every replica from scratch.
+
+    Pending and failed rows are never deleted: an event is confirmed or visibly failed.
+    """
+    older_than = older_than or timedelta(days=settings.BLIPAY_EVENTS["OUTBOX_RETENTION_DAYS"])
+    cutoff = timezone.now() - older_than
+    old_sent = Published.objects.filter(status=StatusChoice.SUCCEEDED, added__lt=cutoff)
+    state_keys = [t.routing_key for t in event_types() if t.state]
+    deleted, _ = old_sent.exclude(destination__in=state_keys).delete()
+    newer = Published.objects.filter(
+        destination=OuterRef("destination"), body__subject=OuterRef("body__subject"), added__gt=OuterRef("added")
+    )
+    deleted_state, _ = old_sent.filter(destination__in=state_keys).filter(Exists(newer)).delete()
+    return deleted + deleted_state
+
+
+_process_publisher: ConfirmingPublisher | None = None
+_process_lock = threading.Lock()
+
+
+def relay_in_process() -> int:
+    """Relay everything pending with this process's publisher (Celery tasks and commands).
+
+    A lock keeps threads of one process (the embedded server) from sharing the publisher.
+    """
+    global _process_publisher
+    with _process_lock:
+        if _process_publisher is None:
+            _process_publisher = ConfirmingPublisher()
+        return relay_pending(_process_publisher)
+

@@ -1,0 +1,86 @@
+import pytest
+from django.db import transaction
+from django_outbox_pattern.models import Published
+
+from blipay.events.errors import EventSchemaError, NotInTransaction
+from blipay.events.outbox import emit
+from tests.eventsink.events import SinkPinged, SinkSaved
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_committed_event_reaches_the_exchange_with_its_routing_key_and_id(tap):
+    with transaction.atomic():
+        envelope = emit(SinkSaved, subject="s-1", sequence=1, data={"name": "Ani"})
+
+    [message] = tap.take(1)
+    assert message.routing_key == "sink.saved.v1"
+    assert message.properties["message_id"] == envelope.id
+    assert message.properties["delivery_mode"] == 2
+    assert message.body == envelope.to_dict()
+    assert message.body["data"] == {"name": "Ani"}
+    assert message.body["source"] == "blipay.eventsink"
+
+
+def test_rolled_back_transaction_emits_nothing(tap):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        emit(SinkSaved, subject="s-1", sequence=1, data={"name": "Ani"})
+        raise RuntimeError("the business change failed")
+    with transaction.atomic():
+        emit(SinkSaved, subject="s-2", sequence=1, data={"name": "Budi"})
+
+    assert [m.body["subject"] for m in tap.take_all()] == ["s-2"]
+    assert Published.objects.count() == 1
+
+
+def test_emit_outside_a_transaction_raises_and_records_nothing():
+    with pytest.raises(NotInTransaction):
+        emit(SinkSaved, subject="s-1", sequence=1, data={"name": "Ani"})
+    assert not Published.objects.exists()
+
+
+def test_payload_that_breaks_its_schema_is_refused_at_emit(tap):
+    with pytest.raises(EventSchemaError, match="name"), transaction.atomic():
+        emit(SinkSaved, subject="s-1", sequence=1, data={"name": "", "extra": 1})
+    assert not Published.objects.exists()
+    assert tap.take_all() == []
+
+
+def test_one_transaction_emitting_many_events_sends_them_in_order(tap):
+    with transaction.atomic():
+        sent = [emit(SinkSaved, subject="s-1", sequence=n, data={"name": f"v{n}"}) for n in range(1, 51)]
+
+    assert [m.id for m in tap.take(50)] == [e.id for e in sent]
+
+
+def test_request_id_is_echoed_and_becomes_the_events_correlation_id(client, tap):
+    response = client.get("/test/ping", headers={"X-Request-ID": "req-42"})
+
+    assert response.status_code == 200
+    assert response["X-Request-ID"] == "req-42"
+    [message] = tap.take(1)
+    assert message.body["correlation_id"] == "req-42"
+    assert message.properties["correlation_id"] == "req-42"
+    assert message.body["causation_id"] is None
+
+
+def test_missing_or_unsafe_request_id_is_replaced_by_a_generated_one(client, tap):
+    response = client.get("/test/ping", headers={"X-Request-ID": "bad id\nwith newline"})
+
+    generated = response["X-Request-ID"]
+    assert generated and generated != "bad id\nwith newline"
+    assert tap.take(1)[0].body["correlation_id"] == generated
+
+
+def test_traceparent_of_the_request_is_carried_by_its_events(client, tap):
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    client.get("/test/ping", headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
+
+    traceparent = tap.take(1)[0].body["traceparent"]
+    assert traceparent.startswith(f"00-{trace_id}-") and traceparent.endswith("-01")
+
+
+def test_notice_events_need_no_state(tap):
+    with transaction.atomic():
+        emit(SinkPinged, subject="p", sequence=0, data={})
+    assert tap.take(1)[0].routing_key == "sink.pinged.v1"

@@ -1,0 +1,16 @@
+from django.db import models
+
+
+class Replica(models.Model):
+    """What the sink module holds of a ``sink.saved`` aggregate (event-carried state)."""
+
+    subject = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=64)
+    sequence = models.BigIntegerField()
+
+
+class Effect(models.Model):
+    """One row per time a non-idempotent handler ran (a stand-in for "send an email")."""
+
+    event_id = models.CharField(max_length=64)
+    subject = models.CharField(max_length=64)

@@ -1,0 +1,6 @@
+from django.urls import path
+
+from blipay.urls import urlpatterns as blipay_urlpatterns
+from tests.eventsink.views import ping
+
+urlpatterns = [*blipay_urlpatterns, path("test/ping", ping)]
