@@ -29,6 +29,8 @@ def _database(url: str | None) -> dict:
             # IMMEDIATE takes the write lock when a transaction starts, so concurrent
             # writers queue up instead of failing with "database is locked" on upgrade.
             "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+            # A file, not shared-cache memory: threads in tests then lock like real processes.
+            "TEST": {"NAME": VAR_DIR / "test.sqlite3"},
         }
     parts = urlsplit(url)
     if parts.scheme not in {"postgres", "postgresql"}:

@@ -156,7 +156,7 @@ class ConfirmingPublisher:
             return self._producer
         connection = connect(self._url)
         self._connection = connection
-        connection.ensure_connection(max_retries=1)
+        connection.ensure_connection(max_retries=0, interval_start=0)
         channel = connection.channel()
         EXCHANGE(channel).declare()
         self._confirms = connection.transport.driver_type == "amqp"

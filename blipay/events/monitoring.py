@@ -41,7 +41,7 @@ def queue_depths() -> dict[str, int | None]:
     """Messages ready in each module's queue and dead-letter queue (None: not declared yet)."""
     connection = connect()
     try:
-        connection.ensure_connection(max_retries=1)
+        connection.ensure_connection(max_retries=0, interval_start=0)
     except OperationalError as exc:
         raise BrokerUnavailable(f"could not read queue depths: {exc}") from exc
     depths: dict[str, int | None] = {}

@@ -99,6 +99,7 @@ def delete_old_sent(*, older_than: timedelta | None = None) -> int:
     state_keys = [t.routing_key for t in event_types() if t.state]
     deleted, _ = old_sent.exclude(destination__in=state_keys).delete()
     newer = Published.objects.filter(
+        status=StatusChoice.SUCCEEDED,
         destination=OuterRef("destination"), body__subject=OuterRef("body__subject"), added__gt=OuterRef("added")
     )
     deleted_state, _ = old_sent.filter(destination__in=state_keys).filter(Exists(newer)).delete()

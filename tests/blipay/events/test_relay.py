@@ -1,0 +1,253 @@
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django_outbox_pattern.choices import StatusChoice
+from django_outbox_pattern.models import Published
+from kombu import Queue
+
+from blipay.events.broker import EXCHANGE, ConfirmingPublisher, connect
+from blipay.events.errors import BrokerUnavailable
+from blipay.events.outbox import emit
+from blipay.events.relay import delete_old_sent, relay_pending, retry_failed
+from tests.eventsink.events import SinkPinged, SinkSaved
+from tests.helpers import wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def backlog(settings):
+    """Emit without kicking the relay, so events wait in the outbox."""
+    settings.BLIPAY_EVENTS = {**settings.BLIPAY_EVENTS, "RELAY_ON_COMMIT": False}
+
+    def make(count: int, *, subjects: int = 10) -> list[str]:
+        with transaction.atomic():
+            return [
+                emit(SinkSaved, subject=f"s-{n % subjects}", sequence=n // subjects + 1, data={"name": f"n{n}"}).id
+                for n in range(count)
+            ]
+
+    return make
+
+
+def _pending() -> int:
+    return Published.objects.filter(status=StatusChoice.SCHEDULE).count()
+
+
+def _assert_per_subject_order(messages) -> None:
+    seen: dict[str, int] = {}
+    for message in messages:
+        subject, sequence = message.body["subject"], message.body["sequence"]
+        assert sequence > seen.get(subject, 0), f"{subject} went {seen.get(subject)} → {sequence}"
+        seen[subject] = sequence
+
+
+def test_relay_drains_the_backlog_and_marks_rows_sent(backlog, tap):
+    ids = backlog(1200)
+
+    assert relay_pending(ConfirmingPublisher(), batch_size=500) == 1200
+
+    messages = tap.take(1200)
+    assert [m.id for m in messages] == ids
+    assert _pending() == 0
+    assert Published.objects.filter(status=StatusChoice.SUCCEEDED).count() == 1200
+
+
+def test_pending_events_never_expire(backlog, tap):
+    [event_id] = backlog(1)
+    Published.objects.update(expires_at=timezone.now() - timedelta(days=3))
+
+    relay_pending(ConfirmingPublisher())
+
+    assert [m.id for m in tap.take(1)] == [event_id]
+
+
+def test_unreachable_broker_leaves_every_event_pending(backlog):
+    backlog(20)
+    publisher = ConfirmingPublisher("amqp://guest:guest@127.0.0.1:1//")
+
+    with pytest.raises(BrokerUnavailable):
+        relay_pending(publisher)
+
+    assert _pending() == 20
+
+
+def test_a_failed_publisher_backs_off_before_trying_the_broker_again(backlog):
+    backlog(1)
+    publisher = ConfirmingPublisher("amqp://guest:guest@127.0.0.1:1//")
+    with pytest.raises(BrokerUnavailable):
+        relay_pending(publisher)
+
+    with pytest.raises(BrokerUnavailable, match="backing off"):
+        relay_pending(publisher)
+
+
+@pytest.mark.rabbitmq
+def test_rabbitmq_stopped_mid_relay_then_restarted_every_event_arrives(backlog, tap):
+    ids = backlog(6000)
+    stop = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def relay_until_drained() -> None:
+        publisher = ConfirmingPublisher(confirm_timeout=5)
+        try:
+            while not stop.is_set():
+                try:
+                    relay_pending(publisher, batch_size=200)
+                except BrokerUnavailable as exc:
+                    outcome.setdefault("outage", repr(exc))
+                    stop.wait(0.2)
+                    continue
+                if not _pending():
+                    return
+        finally:
+            publisher.close()
+            connection.close()
+
+    relay = threading.Thread(target=relay_until_drained)
+    relay.start()
+    wait_until(lambda: _pending() < 5000, message="relay started")
+    subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True)
+    try:
+        # While the broker is down nothing may be marked sent; rows stay pending.
+        pending_during_outage = _pending()
+        assert pending_during_outage > 0
+    finally:
+        subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True)
+        subprocess.run(["rabbitmqctl", "await_startup"], check=True, capture_output=True)
+    relay.join(120)
+    stop.set()
+
+    assert "outage" in outcome, "the relay never saw the broker go down"
+    arrived = Counter(m.id for m in tap.take_all(quiet=2))
+    assert set(arrived) == set(ids), f"{len(set(ids) - set(arrived))} event(s) lost"
+    assert _pending() == 0
+
+
+def test_two_relays_at_once_publish_each_event_once_in_per_subject_order(backlog, tap):
+    ids = backlog(3000, subjects=7)
+    errors: list[BaseException] = []
+
+    def relay() -> None:
+        publisher = ConfirmingPublisher()
+        try:
+            relay_pending(publisher, batch_size=100)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            publisher.close()
+            connection.close()
+
+    relays = [threading.Thread(target=relay) for _ in range(2)]
+    for thread in relays:
+        thread.start()
+    for thread in relays:
+        thread.join(60)
+
+    assert errors == []
+    messages = tap.take(3000)
+    assert sorted(m.id for m in messages) == sorted(ids)
+    assert len(messages) == len({m.id for m in messages}), "an event was published twice"
+    _assert_per_subject_order(messages)
+
+
+@pytest.mark.postgres
+@pytest.mark.rabbitmq
+def test_relay_killed_mid_backlog_loses_nothing_and_repeats_at_most_one_batch(backlog, tap):
+    ids = backlog(10_000, subjects=50)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": _url_of_test_database(),
+        "BROKER_URL": settings.BROKER_URL,
+    }
+    command = [sys.executable, "manage.py", "relay", "--batch-size", "500"]
+
+    first = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, stdout=subprocess.DEVNULL)
+    wait_until(lambda: _pending() <= 6000, timeout=60, message="first relay got going")
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert _pending() > 0, "the relay finished before it was killed"
+
+    second = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, stdout=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: _pending() == 0, timeout=120, message="second relay drained the outbox")
+    finally:
+        second.terminate()
+        second.wait(10)
+
+    messages = tap.take_all(quiet=2)
+    arrived = Counter(m.id for m in messages)
+    assert set(arrived) == set(ids)
+    repeats = sum(count - 1 for count in arrived.values())
+    assert repeats <= 500, f"{repeats} events published twice"
+    _assert_per_subject_order([m for m in messages if arrived[m.id] == 1])
+
+
+def _url_of_test_database() -> str:
+    db = settings.DATABASES["default"]
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture
+def full_queue():
+    """A queue the broker refuses to add to: publishes routed to it are nacked."""
+    queue = Queue(
+        "test.full",
+        exchange=EXCHANGE,
+        routing_key="sink.pinged.v1",
+        durable=False,
+        queue_arguments={"x-max-length": 0, "x-overflow": "reject-publish"},
+    )
+    with connect() as broker:
+        queue(broker.channel()).declare()
+    yield queue
+    with connect() as broker:
+        queue(broker.channel()).delete()
+
+
+@pytest.mark.rabbitmq
+def test_event_the_broker_keeps_refusing_ends_failed_and_the_admin_can_retry_it(backlog, full_queue, settings):
+    settings.BLIPAY_EVENTS = {**settings.BLIPAY_EVENTS, "RELAY_MAX_ATTEMPTS": 3}
+    backlog(2)
+    with transaction.atomic():
+        refused = emit(SinkPinged, subject="p", sequence=0, data={})
+    publisher = ConfirmingPublisher()
+
+    for _ in range(3):
+        relay_pending(publisher)
+
+    statuses = {str(pk): status for pk, status in Published.objects.values_list("id", "status")}
+    assert statuses.pop(refused.id) == StatusChoice.FAILED
+    assert set(statuses.values()) == {StatusChoice.SUCCEEDED}
+
+    assert retry_failed([refused.id]) == 1
+    assert Published.objects.get(id=refused.id).status == StatusChoice.SCHEDULE
+
+
+def test_retention_deletes_old_sent_events_but_keeps_each_subjects_latest_state(backlog):
+    backlog(6, subjects=2)  # s-0 and s-1, three versions each
+    with transaction.atomic():
+        emit(SinkPinged, subject="p", sequence=0, data={})
+    relay_pending(ConfirmingPublisher())
+    backlog(1, subjects=1)  # still pending
+    Published.objects.update(added=F("added") - timedelta(days=60))
+
+    delete_old_sent(older_than=timedelta(days=30))
+
+    left = {(row.body["type"], row.body["subject"], row.body["sequence"], row.status) for row in Published.objects.all()}
+    assert left == {
+        ("sink.saved", "s-0", 3, StatusChoice.SUCCEEDED),
+        ("sink.saved", "s-1", 3, StatusChoice.SUCCEEDED),
+        ("sink.saved", "s-0", 1, StatusChoice.SCHEDULE),
+    }
