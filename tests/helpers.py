@@ -1,6 +1,11 @@
 import time
 from collections.abc import Callable
 
+from django.conf import settings
+from kombu import Queue
+
+from blipay.events.broker import connect
+
 
 def wait_until(condition: Callable[[], object], *, timeout: float = 15.0, message: str = "condition not met") -> None:
     deadline = time.monotonic() + timeout
@@ -8,3 +13,20 @@ def wait_until(condition: Callable[[], object], *, timeout: float = 15.0, messag
         if time.monotonic() > deadline:
             raise AssertionError(f"{message} within {timeout}s")
         time.sleep(0.02)
+
+
+def postgres_test_db_url() -> str:
+    """DATABASE_URL of the PostgreSQL test database, for a subprocess of a test."""
+    db = settings.DATABASES["default"]
+    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def queue_depth(queue: Queue) -> int:
+    """Messages ready (not yet delivered) in ``queue``."""
+    with connect() as broker:
+        return queue(broker.channel()).queue_declare(passive=True).message_count
+
+
+def consumer_count(queue: Queue) -> int:
+    with connect() as broker:
+        return queue(broker.channel()).queue_declare(passive=True).consumer_count

@@ -76,8 +76,10 @@ def subscriptions_of(module: str) -> tuple[Subscription, ...]:
         raise LookupError(f"no handlers are registered for module {module!r} (known: {known})") from None
 
 
-def routing_keys(module: str) -> list[str]:
-    return sorted({s.event_type.routing_key for s in subscriptions_of(module)})
+def routing_keys(module: str, *, replayable_only: bool = False) -> list[str]:
+    return sorted(
+        {s.event_type.routing_key for s in subscriptions_of(module) if s.replayable or not replayable_only}
+    )
 
 
 def autodiscover() -> None:

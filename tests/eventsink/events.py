@@ -22,7 +22,7 @@ SinkPinged = register(
         state=False,
         schema={
             "type": "object",
-            "properties": {"fail": {"type": "boolean"}, "echo": {"type": "boolean"}},
+            "properties": {"echo": {"type": "boolean"}},
             "additionalProperties": False,
         },
     )

@@ -1,10 +1,12 @@
+import time
+
 from django.db import transaction
 
 from blipay.events.consumers import Subscription, register_handlers
 from blipay.events.envelope import Envelope
 from blipay.events.outbox import emit
 from tests.eventsink.events import SinkPinged, SinkSaved
-from tests.eventsink.models import Effect, Replica
+from tests.eventsink.models import Effect, Replica, Switch
 
 
 class HandlerFailed(RuntimeError):
@@ -18,8 +20,11 @@ def replica_save(event: Envelope) -> None:
 
 
 def effect_record(event: Envelope) -> None:
-    if event.data.get("fail"):
-        raise HandlerFailed(f"told to fail by {event.id}")
+    modes = set(Switch.objects.filter(subject=event.subject).values_list("mode", flat=True))
+    if Switch.FAIL in modes:
+        raise HandlerFailed(f"switched to fail for {event.subject}")
+    if Switch.STALL in modes:
+        time.sleep(60)
     Effect.objects.create(event_id=event.id, subject=event.subject)
     if event.data.get("echo"):
         with transaction.atomic():

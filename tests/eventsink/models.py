@@ -14,3 +14,13 @@ class Effect(models.Model):
 
     event_id = models.CharField(max_length=64)
     subject = models.CharField(max_length=64)
+
+
+class Switch(models.Model):
+    """Tests flip these to make the sink's handler fail or stall for one subject."""
+
+    FAIL = "fail"
+    STALL = "stall"
+
+    subject = models.CharField(max_length=64)
+    mode = models.CharField(max_length=8, choices=[(FAIL, FAIL), (STALL, STALL)])

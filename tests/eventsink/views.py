@@ -7,5 +7,5 @@ from tests.eventsink.events import SinkPinged
 
 def ping(request: HttpRequest) -> JsonResponse:
     with transaction.atomic():
-        envelope = emit(SinkPinged, subject="web", sequence=1, data={})
+        envelope = emit(SinkPinged, subject="web", sequence=0, data={"echo": "echo" in request.GET})
     return JsonResponse({"event_id": envelope.id})

@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_outbox_pattern.choices import StatusChoice
-from django_outbox_pattern.models import Published
+from django_outbox_pattern.models import Published, Received
 from kombu import Queue
 
 from blipay.events.broker import EXCHANGE, ConfirmingPublisher, connect
@@ -20,7 +20,9 @@ from blipay.events.errors import BrokerUnavailable
 from blipay.events.outbox import emit
 from blipay.events.relay import delete_old_sent, relay_pending, retry_failed
 from tests.eventsink.events import SinkPinged, SinkSaved
-from tests.helpers import wait_until
+from tests.conftest import RunningConsumer
+from tests.eventsink.models import Replica
+from tests.helpers import postgres_test_db_url, queue_depth, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -163,12 +165,12 @@ def test_two_relays_at_once_publish_each_event_once_in_per_subject_order(backlog
 
 @pytest.mark.postgres
 @pytest.mark.rabbitmq
-def test_relay_killed_mid_backlog_loses_nothing_and_repeats_at_most_one_batch(backlog, tap):
+def test_relay_killed_mid_backlog_loses_nothing_and_consumers_absorb_the_repeated_batch(backlog, tap, sink_queue):
     ids = backlog(10_000, subjects=50)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": _url_of_test_database(),
+        "DATABASE_URL": postgres_test_db_url(),
         "BROKER_URL": settings.BROKER_URL,
     }
     command = [sys.executable, "manage.py", "relay", "--batch-size", "500"]
@@ -193,10 +195,14 @@ def test_relay_killed_mid_backlog_loses_nothing_and_repeats_at_most_one_batch(ba
     assert repeats <= 500, f"{repeats} events published twice"
     _assert_per_subject_order([m for m in messages if arrived[m.id] == 1])
 
-
-def _url_of_test_database() -> str:
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    consumer = RunningConsumer("sink")
+    try:
+        wait_until(lambda: queue_depth(sink_queue) == 0, timeout=120, message="sink drained its queue")
+    finally:
+        consumer.stop()
+    assert Received.objects.filter(msg_id__startswith="sink:").count() == 10_000
+    assert set(Replica.objects.values_list("sequence", flat=True)) == {200}
+    assert Replica.objects.count() == 50
 
 
 @pytest.fixture
@@ -251,3 +257,4 @@ def test_retention_deletes_old_sent_events_but_keeps_each_subjects_latest_state(
         ("sink.saved", "s-1", 3, StatusChoice.SUCCEEDED),
         ("sink.saved", "s-0", 1, StatusChoice.SCHEDULE),
     }
+

@@ -50,7 +50,8 @@ class Command(BaseCommand):
     def _replay(self, *, module: str, since: str | None, **options) -> None:
         if module not in consuming_modules():
             raise CommandError(f"unknown module {module!r}; modules with handlers: {', '.join(consuming_modules())}")
-        rows = Published.objects.filter(destination__in=routing_keys(module)).exclude(status=StatusChoice.FAILED)
+        keys = routing_keys(module, replayable_only=True)
+        rows = Published.objects.filter(destination__in=keys).exclude(status=StatusChoice.FAILED)
         if since:
             rows = rows.filter(added__gte=_parse_since(since))
         total = rows.count()
