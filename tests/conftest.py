@@ -33,9 +33,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
         db = settings.DATABASES["default"]
         try:
-            psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname="postgres", connect_timeout=3).close()
+            psycopg.connect(
+                host=db["HOST"], port=db["PORT"], user=db["USER"], dbname="postgres", connect_timeout=3
+            ).close()
         except psycopg.OperationalError as exc:
-            pytest.exit(f"PostgreSQL at {db['HOST']}:{db['PORT']} is not reachable ({exc}). Start it: {START_POSTGRES}", 3)
+            pytest.exit(
+                f"PostgreSQL at {db['HOST']}:{db['PORT']} is not reachable ({exc}). Start it: {START_POSTGRES}", 3
+            )
     if _using_rabbitmq():
         try:
             with connect() as broker:
@@ -105,7 +109,7 @@ def tap() -> Iterator[Tap]:
 
 
 @pytest.fixture
-def sink_queue() -> Iterator[Queue]:
+def sink_queue() -> Queue:
     """The sink module's queue and dead-letter queue, declared and empty."""
     queue = module_queue("sink", routing_keys("sink"))
     dead = dead_letter_queue("sink")
@@ -113,7 +117,7 @@ def sink_queue() -> Iterator[Queue]:
         for q in (dead, queue):
             q(broker.channel()).declare()
             q(broker.channel()).purge()
-    yield queue
+    return queue
 
 
 class RunningConsumer:
@@ -139,4 +143,3 @@ def consumer(sink_queue: Queue) -> Iterator[RunningConsumer]:
     running = RunningConsumer("sink")
     yield running
     running.stop()
-

@@ -141,7 +141,7 @@ class ConfirmingPublisher:
         if self._connection is not None:
             try:
                 self._connection.close()
-            except Exception:  # noqa: BLE001 - closing a broken connection may fail any way it likes
+            except Exception:
                 logger.debug("closing a broken broker connection failed", exc_info=True)
         self._connection = None
         self._producer = None
@@ -200,4 +200,4 @@ class ConfirmingPublisher:
         self._nacked.clear()
         self._failures += 1
         delay = min(30.0, 0.5 * 2 ** (self._failures - 1))
-        self._retry_at = time.monotonic() + delay * random.uniform(0.5, 1.0)
+        self._retry_at = time.monotonic() + delay * random.uniform(0.5, 1.0)  # noqa: S311 - jitter, not a secret

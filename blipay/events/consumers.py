@@ -77,9 +77,7 @@ def subscriptions_of(module: str) -> tuple[Subscription, ...]:
 
 
 def routing_keys(module: str, *, replayable_only: bool = False) -> list[str]:
-    return sorted(
-        {s.event_type.routing_key for s in subscriptions_of(module) if s.replayable or not replayable_only}
-    )
+    return sorted({s.event_type.routing_key for s in subscriptions_of(module) if s.replayable or not replayable_only})
 
 
 def autodiscover() -> None:
@@ -148,7 +146,9 @@ class ModuleConsumer(ConsumerMixin):
                 outcome = deliver(self.module, envelope)
             except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
                 error = f"{type(exc).__name__}: {exc}"
-                logger.warning("%s: %s %s failed (attempt %d): %s", self.module, envelope.type, envelope.id, attempt, error)
+                logger.warning(
+                    "%s: %s %s failed (attempt %d): %s", self.module, envelope.type, envelope.id, attempt, error
+                )
                 if attempt < self.max_attempts:
                     time.sleep(self.retry_base * 2 ** (attempt - 1))
                 continue
@@ -166,5 +166,7 @@ class ModuleConsumer(ConsumerMixin):
             time.sleep(self.retry_base * 2**self.max_attempts)
             message.requeue()
             return
-        logger.error("%s: %s %s dead-lettered after %d attempts", self.module, envelope.type, envelope.id, self.max_attempts)
+        logger.error(
+            "%s: %s %s dead-lettered after %d attempts", self.module, envelope.type, envelope.id, self.max_attempts
+        )
         message.reject(requeue=False)

@@ -98,4 +98,3 @@ def _headers(module: str, envelope: Envelope) -> dict:
         "event_id": envelope.id,
         "correlation_id": envelope.correlation_id,
     }
-

@@ -19,7 +19,9 @@ from blipay.events.errors import NotInTransaction
 from blipay.events.registry import EventType
 
 
-def emit(event_type: EventType, *, subject: str, sequence: int, data: dict[str, Any], using: str = "default") -> Envelope:
+def emit(
+    event_type: EventType, *, subject: str, sequence: int, data: dict[str, Any], using: str = "default"
+) -> Envelope:
     """Record ``data`` as an event of ``event_type`` about aggregate ``subject``.
 
     Call inside ``transaction.atomic()``. ``sequence`` is the aggregate's version after the

@@ -45,9 +45,7 @@ class EventType:
     def validate(self, data: Any) -> None:
         errors = sorted(self._validator.iter_errors(data), key=lambda e: list(e.absolute_path))
         if errors:
-            details = "; ".join(
-                f"{'/'.join(map(str, e.absolute_path)) or '(data)'}: {e.message}" for e in errors
-            )
+            details = "; ".join(f"{'/'.join(map(str, e.absolute_path)) or '(data)'}: {e.message}" for e in errors)
             raise EventSchemaError(f"{self.routing_key} refused: {details}")
 
 

@@ -100,7 +100,9 @@ def delete_old_sent(*, older_than: timedelta | None = None) -> int:
     deleted, _ = old_sent.exclude(destination__in=state_keys).delete()
     newer = Published.objects.filter(
         status=StatusChoice.SUCCEEDED,
-        destination=OuterRef("destination"), body__subject=OuterRef("body__subject"), added__gt=OuterRef("added")
+        destination=OuterRef("destination"),
+        body__subject=OuterRef("body__subject"),
+        added__gt=OuterRef("added"),
     )
     deleted_state, _ = old_sent.filter(destination__in=state_keys).filter(Exists(newer)).delete()
     return deleted + deleted_state
@@ -120,4 +122,3 @@ def relay_in_process() -> int:
         if _process_publisher is None:
             _process_publisher = ConfirmingPublisher()
         return relay_pending(_process_publisher)
-

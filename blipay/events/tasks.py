@@ -6,7 +6,8 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
-from blipay.events import inbox, relay as outbox_relay
+from blipay.events import inbox
+from blipay.events import relay as outbox_relay
 from blipay.events.errors import BrokerUnavailable
 
 logger = logging.getLogger("blipay.events.tasks")

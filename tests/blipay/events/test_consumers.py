@@ -171,4 +171,3 @@ def test_message_of_a_consumer_killed_mid_handler_comes_back_and_is_applied_once
     finally:
         running.stop()
     assert Effect.objects.filter(event_id=stalled).count() == 1
-

@@ -19,8 +19,8 @@ from blipay.events.broker import EXCHANGE, ConfirmingPublisher, connect
 from blipay.events.errors import BrokerUnavailable
 from blipay.events.outbox import emit
 from blipay.events.relay import delete_old_sent, relay_pending, retry_failed
-from tests.eventsink.events import SinkPinged, SinkSaved
 from tests.conftest import RunningConsumer
+from tests.eventsink.events import SinkPinged, SinkSaved
 from tests.eventsink.models import Replica
 from tests.helpers import postgres_test_db_url, queue_depth, wait_until
 
@@ -251,10 +251,11 @@ def test_retention_deletes_old_sent_events_but_keeps_each_subjects_latest_state(
 
     delete_old_sent(older_than=timedelta(days=30))
 
-    left = {(row.body["type"], row.body["subject"], row.body["sequence"], row.status) for row in Published.objects.all()}
+    left = {
+        (row.body["type"], row.body["subject"], row.body["sequence"], row.status) for row in Published.objects.all()
+    }
     assert left == {
         ("sink.saved", "s-0", 3, StatusChoice.SUCCEEDED),
         ("sink.saved", "s-1", 3, StatusChoice.SUCCEEDED),
         ("sink.saved", "s-0", 1, StatusChoice.SCHEDULE),
     }
-

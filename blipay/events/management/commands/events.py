@@ -42,7 +42,9 @@ class Command(BaseCommand):
         except BrokerUnavailable as exc:
             raise CommandError(f"{exc} (use --no-broker to see the database side only)") from exc
         age = f"{status.oldest_pending_age.total_seconds():.1f}s" if status.oldest_pending_age else "-"
-        self.stdout.write(f"outbox: {status.pending} pending (oldest {age}), {status.failed} failed, {status.sent} sent")
+        self.stdout.write(
+            f"outbox: {status.pending} pending (oldest {age}), {status.failed} failed, {status.sent} sent"
+        )
         self.stdout.write(f"inbox:  {status.inbox_failed} failed deliveries")
         for queue, depth in status.queue_depths.items():
             self.stdout.write(f"queue {queue}: {'not declared' if depth is None else depth}")

@@ -1,0 +1,45 @@
+# Blipay: `make run` serves it on embedded defaults; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+REAL_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/blipay
+REAL_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672//
+
+.PHONY: install run test lint test-embedded test-real bench clean
+
+$(INSTALLED): requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(INSTALLED)
+
+run: install
+	$(PY) manage.py createdb
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	$(PY) manage.py serve
+
+# The whole suite: lint and import contracts, then the tests on the embedded defaults
+# (SQLite + in-process broker), then all of them on PostgreSQL + RabbitMQ.
+test: install lint test-embedded test-real
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+# Tests of PostgreSQL's and RabbitMQ's own behaviour are deselected here, by name; test-real runs them.
+test-embedded: install
+	env -u DATABASE_URL -u BROKER_URL $(PY) -m pytest -q -m "not postgres and not rabbitmq"
+
+test-real: install
+	DATABASE_URL=$(REAL_DATABASE_URL) BROKER_URL=$(REAL_BROKER_URL) $(PY) -m pytest -q
+
+bench: install
+	DATABASE_URL=$(REAL_DATABASE_URL) BROKER_URL=$(REAL_BROKER_URL) $(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var
