@@ -42,8 +42,12 @@ class Command(BaseCommand):
             celery = [sys.executable, "-m", "celery", "-A", "blipay", "worker", "--beat", "-l", "info", "-c", "2"]
             children.append(subprocess.Popen(celery, cwd=settings.BASE_DIR))
             children.append(subprocess.Popen([sys.executable, "manage.py", "consume", "--all"], cwd=settings.BASE_DIR))
-            self.stdout.write(f"real servers: Celery worker + beat and consumers started (pids {[c.pid for c in children]})")
-        self.stdout.write(self.style.SUCCESS(f"API: http://{host}:{port}/api/docs/   admin: http://{host}:{port}/admin/"))
+            self.stdout.write(
+                f"real servers: Celery worker + beat and consumers started (pids {[c.pid for c in children]})"
+            )
+        self.stdout.write(
+            self.style.SUCCESS(f"API: http://{host}:{port}/api/docs/   admin: http://{host}:{port}/admin/")
+        )
         try:
             run(host, port, StaticFilesHandler(get_wsgi_application()), threading=True)
         except KeyboardInterrupt:
