@@ -5,6 +5,10 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 REAL_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/blipay
 REAL_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672//
+# The tests get a virtual host of their own, so a Blipay running on the same broker
+# (make run, make bench) neither sees their events nor disturbs them.
+TEST_VHOST ?= blipay_test
+TEST_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672/$(TEST_VHOST)
 
 .PHONY: install run test lint test-embedded test-real bench clean
 
@@ -36,7 +40,9 @@ test-embedded: install
 	env -u DATABASE_URL -u BROKER_URL $(PY) -m pytest -q -m "not postgres and not rabbitmq"
 
 test-real: install
-	DATABASE_URL=$(REAL_DATABASE_URL) BROKER_URL=$(REAL_BROKER_URL) $(PY) -m pytest -q
+	rabbitmqctl -q add_vhost $(TEST_VHOST) 2>/dev/null || true
+	rabbitmqctl -q set_permissions -p $(TEST_VHOST) guest ".*" ".*" ".*"
+	DATABASE_URL=$(REAL_DATABASE_URL) BROKER_URL=$(TEST_BROKER_URL) $(PY) -m pytest -q
 
 bench: install
 	DATABASE_URL=$(REAL_DATABASE_URL) BROKER_URL=$(REAL_BROKER_URL) $(PY) -m bench

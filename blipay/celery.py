@@ -8,4 +8,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "blipay.settings")
 
 app = Celery("blipay")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["blipay.events"])
+app.autodiscover_tasks()

@@ -17,7 +17,8 @@ from django.db import connection
 from kombu import Queue
 
 from blipay.events.broker import EXCHANGE, connect, dead_letter_queue, module_queue
-from blipay.events.consumers import ModuleConsumer, routing_keys
+from blipay.events.consumers import ModuleConsumer
+from blipay.events.subscriptions import routing_keys
 
 START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 START_RABBITMQ = "rabbitmq-server -detached && rabbitmqctl await_startup"

@@ -7,10 +7,11 @@ from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published, Received
 
 from blipay.events import relay
-from blipay.events.consumers import consuming_modules, deliver
+from blipay.events.consumers import deliver
 from blipay.events.envelope import Envelope
 from blipay.events.models import AppliedVersion
 from blipay.events.registry import event_types
+from blipay.events.subscriptions import consuming_modules
 
 # django-outbox-pattern's own admin judges rows by expires_at, which our relay ignores.
 admin.site.unregister(Published)

@@ -7,6 +7,6 @@ class EventsConfig(AppConfig):
     verbose_name = "Event backbone"
 
     def ready(self) -> None:
-        from blipay.events import consumers
+        from blipay.events import subscriptions
 
-        consumers.autodiscover()
+        subscriptions.autodiscover()

@@ -18,6 +18,7 @@ from kombu import Connection, Exchange, Producer, Queue, binding
 from kombu.exceptions import OperationalError
 
 from blipay.events.errors import BrokerUnavailable
+from blipay.events.subscriptions import consuming_modules, routing_keys
 
 logger = logging.getLogger("blipay.events.broker")
 
@@ -31,6 +32,15 @@ def connect(url: str | None = None) -> Connection:
         # The in-process transport polls its queues; the default second is a second of lag.
         options["polling_interval"] = 0.01
     return Connection(url, connect_timeout=5, transport_options=options)
+
+
+def declare_topology(channel: Any) -> None:
+    """The exchange, and each consuming module's queue (bound to what it handles) and
+    dead-letter queue: events published before a module's consumer first starts wait for it."""
+    EXCHANGE(channel).declare()
+    for module in consuming_modules():
+        dead_letter_queue(module)(channel).declare()
+        module_queue(module, routing_keys(module))(channel).declare()
 
 
 def module_queue(module: str, routing_keys: Sequence[str]) -> Queue:
@@ -158,7 +168,7 @@ class ConfirmingPublisher:
         self._connection = connection
         connection.ensure_connection(max_retries=0, interval_start=0)
         channel = connection.channel()
-        EXCHANGE(channel).declare()
+        declare_topology(channel)
         self._confirms = connection.transport.driver_type == "amqp"
         if self._confirms:
             channel.confirm_select()

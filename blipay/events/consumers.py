@@ -1,6 +1,7 @@
-"""The consumer runtime: modules react to events through handlers registered here.
+"""The consumer runtime: modules react to events through the handlers they register.
 
-A module lists its handlers in one explicit table in its ``handlers.py``::
+A module lists its handlers in one explicit table in its ``handlers.py``
+(``blipay.events.subscriptions``)::
 
     register_handlers("notifications", [
         Subscription(MemberSaved, contact_save, replayable=True),
@@ -19,12 +20,9 @@ import enum
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, transaction
-from django.utils.module_loading import autodiscover_modules
 from kombu import Connection, Message
 from kombu.mixins import ConsumerMixin
 
@@ -33,56 +31,10 @@ from blipay.events.broker import connect, module_queue
 from blipay.events.context import caused_by
 from blipay.events.envelope import Envelope
 from blipay.events.errors import UnknownEventType
-from blipay.events.registry import EventType, event_type
+from blipay.events.registry import event_type
+from blipay.events.subscriptions import routing_keys, subscriptions_of
 
 logger = logging.getLogger("blipay.events.consumers")
-
-Handler = Callable[[Envelope], None]
-
-
-@dataclass(frozen=True)
-class Subscription:
-    """``handler`` runs for every ``event_type`` event the module receives.
-
-    ``replayable`` handlers only rebuild state from events (replicas, read models), so
-    ``events replay`` may feed them stored events again; side effects are never replayed.
-    """
-
-    event_type: EventType
-    handler: Handler
-    replayable: bool = False
-
-
-_subscriptions: dict[str, tuple[Subscription, ...]] = {}
-
-
-def register_handlers(module: str, subscriptions: Sequence[Subscription]) -> None:
-    _subscriptions[module] = tuple(subscriptions)
-
-
-def unregister_handlers(module: str) -> None:
-    _subscriptions.pop(module, None)
-
-
-def consuming_modules() -> list[str]:
-    return sorted(_subscriptions)
-
-
-def subscriptions_of(module: str) -> tuple[Subscription, ...]:
-    try:
-        return _subscriptions[module]
-    except KeyError:
-        known = ", ".join(consuming_modules()) or "none"
-        raise LookupError(f"no handlers are registered for module {module!r} (known: {known})") from None
-
-
-def routing_keys(module: str, *, replayable_only: bool = False) -> list[str]:
-    return sorted({s.event_type.routing_key for s in subscriptions_of(module) if s.replayable or not replayable_only})
-
-
-def autodiscover() -> None:
-    """Import every installed app's ``handlers`` module, which registers its table."""
-    autodiscover_modules("handlers")
 
 
 class Outcome(enum.Enum):
@@ -98,22 +50,22 @@ def deliver(module: str, envelope: Envelope, *, replay: bool = False) -> Outcome
     only replayable handlers run. Handler errors propagate, after the rollback.
     """
     kind = event_type(envelope.routing_key)
-    handlers = [
-        s.handler
+    subscriptions = [
+        s
         for s in subscriptions_of(module)
         if s.event_type.routing_key == envelope.routing_key and (s.replayable or not replay)
     ]
     with transaction.atomic():
         if not replay and not inbox.claim(module, envelope):
             return Outcome.DUPLICATE
-        if kind.state and not inbox.advance_version(module, kind.aggregate, envelope.subject, envelope.sequence):
-            return Outcome.STALE
+        fresh = not kind.state or inbox.advance_version(module, kind.aggregate, envelope.subject, envelope.sequence)
+        handlers = [s.handler for s in subscriptions if fresh or not s.skip_stale]
         with caused_by(
             correlation_id=envelope.correlation_id, causation_id=envelope.id, traceparent=envelope.traceparent
         ):
             for handler in handlers:
                 handler(envelope)
-    return Outcome.APPLIED
+    return Outcome.APPLIED if fresh else Outcome.STALE
 
 
 class ModuleConsumer(ConsumerMixin):

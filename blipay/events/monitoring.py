@@ -10,8 +10,8 @@ from django_outbox_pattern.models import Published, Received
 from kombu.exceptions import OperationalError
 
 from blipay.events.broker import connect, dead_letter_queue, module_queue
-from blipay.events.consumers import consuming_modules, routing_keys
 from blipay.events.errors import BrokerUnavailable
+from blipay.events.subscriptions import consuming_modules, routing_keys
 
 
 @dataclass(frozen=True)

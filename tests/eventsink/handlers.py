@@ -2,9 +2,9 @@ import time
 
 from django.db import transaction
 
-from blipay.events.consumers import Subscription, register_handlers
 from blipay.events.envelope import Envelope
 from blipay.events.outbox import emit
+from blipay.events.subscriptions import Subscription, register_handlers
 from tests.eventsink.events import SinkPinged, SinkSaved
 from tests.eventsink.models import Effect, Replica, Switch
 

@@ -10,9 +10,10 @@ from django.core.servers.basehttp import run
 from django.core.wsgi import get_wsgi_application
 from django.db import connection
 
-from blipay.events.consumers import ModuleConsumer, consuming_modules
+from blipay.events.consumers import ModuleConsumer
 from blipay.events.errors import BrokerUnavailable
 from blipay.events.relay import relay_in_process
+from blipay.events.subscriptions import consuming_modules
 
 
 class Command(BaseCommand):

@@ -4,7 +4,8 @@ import threading
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
-from blipay.events.consumers import ModuleConsumer, consuming_modules, routing_keys
+from blipay.events.consumers import ModuleConsumer
+from blipay.events.subscriptions import consuming_modules, routing_keys
 
 
 class Command(BaseCommand):

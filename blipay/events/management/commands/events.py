@@ -7,10 +7,11 @@ from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published
 
 from blipay.events import inbox
-from blipay.events.consumers import Outcome, consuming_modules, deliver, routing_keys
+from blipay.events.consumers import Outcome, deliver
 from blipay.events.envelope import Envelope
 from blipay.events.errors import BrokerUnavailable
 from blipay.events.monitoring import TracedEvent, outbox_status, trace
+from blipay.events.subscriptions import consuming_modules, routing_keys
 
 
 class Command(BaseCommand):

@@ -1,0 +1,56 @@
+"""The table of who consumes what: each module registers its handlers here, from its
+``handlers.py``, and the runtime, the relay and the commands read it."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from django.utils.module_loading import autodiscover_modules
+
+from blipay.events.envelope import Envelope
+from blipay.events.registry import EventType
+
+Handler = Callable[[Envelope], None]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """``handler`` runs for every ``event_type`` event the module receives.
+
+    ``replayable`` handlers only rebuild state from events (replicas, read models), so
+    ``events replay`` may feed them stored events again; side effects are never replayed.
+    A state event older than what the module holds is skipped, unless ``skip_stale`` is
+    off: for a handler that keeps something every version carries (a history row).
+    """
+
+    event_type: EventType
+    handler: Handler
+    replayable: bool = False
+    skip_stale: bool = True
+
+
+_subscriptions: dict[str, tuple[Subscription, ...]] = {}
+
+
+def register_handlers(module: str, subscriptions: Sequence[Subscription]) -> None:
+    _subscriptions[module] = tuple(subscriptions)
+
+
+def consuming_modules() -> list[str]:
+    return sorted(_subscriptions)
+
+
+def subscriptions_of(module: str) -> tuple[Subscription, ...]:
+    try:
+        return _subscriptions[module]
+    except KeyError:
+        known = ", ".join(consuming_modules()) or "none"
+        raise LookupError(f"no handlers are registered for module {module!r} (known: {known})") from None
+
+
+def routing_keys(module: str, *, replayable_only: bool = False) -> list[str]:
+    return sorted({s.event_type.routing_key for s in subscriptions_of(module) if s.replayable or not replayable_only})
+
+
+def autodiscover() -> None:
+    """Import every installed app's ``handlers`` module, which registers its table."""
+    autodiscover_modules("handlers")
