@@ -66,6 +66,14 @@ INSTALLED_APPS = [
     "django_outbox_pattern",
     "blipay",
     "blipay.events",
+    "blipay.api",
+    "apps.members",
+    "apps.merchants",
+    "apps.wallet",
+    "apps.payments",
+    "apps.notifications",
+    "apps.promotions",
+    "apps.overview",
 ]
 
 MIDDLEWARE = [
@@ -109,7 +117,26 @@ STATIC_ROOT = VAR_DIR / "static"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["blipay.api.auth.BearerAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_THROTTLE_CLASSES": ["blipay.api.limits.WriteThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "blipay.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
 }
+
+# Rate limits (DRF rate strings). BLIPAY_RATE_LIMITS=off switches them all off.
+BLIPAY_RATE_LIMITS = (
+    None
+    if os.environ.get("BLIPAY_RATE_LIMITS", "").strip().lower() == "off"
+    else {"registration": "20/minute", "failed_auth": "20/minute", "writes": "600/minute"}
+)
+# The bank signs its payment confirmations with this (HMAC-SHA256).
+BLIPAY_BANK_WEBHOOK_SECRET = os.environ.get("BLIPAY_BANK_WEBHOOK_SECRET", "blipay-dev-bank-secret")
+BLIPAY_TOPUP_TTL_HOURS = int(os.environ.get("BLIPAY_TOPUP_TTL_HOURS", "24"))
+EMAIL_BACKEND = os.environ.get("BLIPAY_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = "Blipay <no-reply@blipay.test>"
 SPECTACULAR_SETTINGS = {
     "TITLE": "Blipay API",
     "VERSION": "1.0.0",
@@ -157,4 +184,6 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULE = {
     "relay-sweep": {"task": "blipay.events.relay", "schedule": BLIPAY_EVENTS["RELAY_SWEEP_SECONDS"]},
     "outbox-cleanup": {"task": "blipay.events.cleanup", "schedule": 3600.0},
+    "topups-expire": {"task": "payments.expire_topups", "schedule": 60.0},
+    "idempotency-keys-forget": {"task": "blipay.api.forget_old_keys", "schedule": 3600.0},
 }

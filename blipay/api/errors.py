@@ -1,0 +1,101 @@
+"""The one application error type, and the one place that turns any error into the
+contract's body: ``{"error": {"code", "message", "fields"?}}``. Never HTML, never a trace."""
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger("blipay.api")
+
+
+class DomainError(Exception):
+    """A command refused for a business reason. Modules subclass it with a stable ``code``."""
+
+    code = "domain_error"
+    status = status.HTTP_422_UNPROCESSABLE_ENTITY
+    message = "The request was refused."
+
+    def __init__(self, message: str | None = None, *, fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.fields = fields
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = status.HTTP_404_NOT_FOUND
+    message = "Not found."
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status = status.HTTP_409_CONFLICT
+
+
+def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        error["fields"] = fields
+    return {"error": error}
+
+
+_DRF_CODES = {
+    exceptions.NotAuthenticated: "unauthenticated",
+    exceptions.AuthenticationFailed: "unauthenticated",
+    exceptions.PermissionDenied: "forbidden",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.ParseError: "malformed_request",
+    exceptions.Throttled: "rate_limited",
+}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's EXCEPTION_HANDLER: every error an API view raises ends here."""
+    if isinstance(exc, DomainError):
+        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if isinstance(exc, exceptions.ValidationError):
+        return Response(
+            error_body("validation_error", "The request has invalid fields.", _fields(exc.detail)),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, exceptions.APIException):
+        code = next((c for kind, c in _DRF_CODES.items() if isinstance(exc, kind)), "error")
+        response = Response(error_body(code, str(exc.detail)), status=exc.status_code)
+        if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+            response["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+        if getattr(exc, "auth_header", None):
+            response["WWW-Authenticate"] = exc.auth_header
+        return response
+    logger.exception("unhandled error in %s", context.get("view").__class__.__name__)
+    return Response(
+        error_body("internal_error", "Something went wrong on our side; nothing was changed."),
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+
+
+def _fields(detail: Any) -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        return {
+            str(name): [str(m) for m in (errors if isinstance(errors, list) else [errors])]
+            for name, errors in detail.items()
+        }
+    return {"non_field_errors": [str(m) for m in (detail if isinstance(detail, list) else [detail])]}
+
+
+def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
+
+
+def json_500(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(error_body("internal_error", "Something went wrong on our side."), status=500)
