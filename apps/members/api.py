@@ -1,0 +1,119 @@
+"""REST endpoints of the members module: thin (parse → service/selector → render)."""
+
+from dataclasses import replace
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.members.services import MemberNotFound, member_register, member_update
+from apps.overview.public import member_overview
+from blipay.api.auth import allow
+from blipay.api.credentials import Principal
+from blipay.api.idempotency import idempotent
+from blipay.api.limits import RegistrationThrottle
+
+PHONE = r"^\+?[0-9][0-9 \-]{5,18}$"
+
+
+class MemberRegisterApi(APIView):
+    authentication_classes: list = []
+    throttle_classes = [RegistrationThrottle]
+
+    class Input(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+        email = serializers.EmailField(max_length=254)
+        phone = serializers.RegexField(PHONE, max_length=20)
+
+    class Output(serializers.Serializer):
+        id = serializers.UUIDField()
+        name = serializers.CharField()
+        email = serializers.EmailField()
+        phone = serializers.CharField()
+        created_at = serializers.DateTimeField()
+        token = serializers.CharField(help_text="the member's bearer token; shown only this once")
+
+    @extend_schema(request=Input, responses={201: Output}, summary="Register a member")
+    @idempotent
+    def post(self, request: Request) -> Response:
+        data = self.Input(data=request.data)
+        data.is_valid(raise_exception=True)
+        registration = member_register(**data.validated_data)
+        member = registration.member
+        body = {
+            "id": member.id,
+            "name": member.name,
+            "email": member.email,
+            "phone": member.phone,
+            "created_at": member.created_at,
+            "token": registration.token,
+        }
+        return Response(self.Output(body).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetailApi(APIView):
+    permission_classes = [allow("member", "staff")]
+
+    class Patch(serializers.Serializer):
+        name = serializers.CharField(max_length=200, required=False)
+        email = serializers.EmailField(max_length=254, required=False)
+        phone = serializers.RegexField(PHONE, max_length=20, required=False)
+
+        def validate(self, attrs: dict) -> dict:
+            unknown = set(self.initial_data) - set(self.fields)
+            if unknown:
+                raise serializers.ValidationError({name: ["This field can't be changed."] for name in sorted(unknown)})
+            return attrs
+
+    class Balance(serializers.Serializer):
+        amount = serializers.IntegerField()
+        currency = serializers.CharField()
+
+    class Transaction(serializers.Serializer):
+        id = serializers.UUIDField()
+        kind = serializers.CharField()
+        amount = serializers.IntegerField(help_text="+ credited to the member, - debited")
+        description = serializers.CharField()
+        created_at = serializers.DateTimeField()
+
+    class Output(serializers.Serializer):
+        id = serializers.UUIDField()
+        name = serializers.CharField()
+        email = serializers.EmailField()
+        phone = serializers.CharField()
+        created_at = serializers.DateTimeField()
+        balance = serializers.SerializerMethodField()
+        recent_transactions = serializers.SerializerMethodField()
+
+        def get_balance(self, overview: object) -> dict:
+            return MemberDetailApi.Balance({"amount": overview.balance, "currency": "IDR"}).data
+
+        def get_recent_transactions(self, overview: object) -> list:
+            return MemberDetailApi.Transaction(overview.recent_transactions, many=True).data
+
+    @extend_schema(responses={200: Output}, summary="The member with balance and recent transactions")
+    def get(self, request: Request, member_id: str) -> Response:
+        _check_access(request.user, member_id)
+        overview = member_overview(member_id=str(member_id))
+        if overview is None:
+            raise MemberNotFound()
+        return Response(self.Output(overview).data)
+
+    @extend_schema(request=Patch, responses={200: Output}, summary="Change the member's name, email or phone")
+    def patch(self, request: Request, member_id: str) -> Response:
+        _check_access(request.user, member_id)
+        data = self.Patch(data=request.data)
+        data.is_valid(raise_exception=True)
+        member = member_update(member_id=str(member_id), **data.validated_data)
+        overview = member_overview(member_id=str(member_id))
+        # The read model may not have seen this change yet; the answer shows it regardless.
+        overview = replace(overview, name=member.name, email=member.email, phone=member.phone)
+        return Response(self.Output(overview).data)
+
+
+def _check_access(principal: Principal, member_id: object) -> None:
+    # Someone else's member answers 404, exactly like a member that doesn't exist.
+    if not (principal.is_staff or principal.is_member(member_id)):
+        raise MemberNotFound()

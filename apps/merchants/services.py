@@ -1,0 +1,51 @@
+"""Commands of the merchants module."""
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+
+from apps.merchants.events import MerchantSaved
+from apps.merchants.models import Merchant
+from blipay.api.credentials import credential_issue
+from blipay.api.errors import Conflict, NotFound
+from blipay.api.models import Credential
+from blipay.events.outbox import emit
+
+
+class MerchantExists(Conflict):
+    code = "merchant_exists"
+    message = "A merchant with this email is already registered."
+
+
+class MerchantNotFound(NotFound):
+    message = "No such merchant."
+
+
+@dataclass(frozen=True)
+class Registration:
+    merchant: Merchant
+    api_key: str
+
+
+def merchant_register(*, name: str, email: str) -> Registration:
+    """Register a merchant and issue its API key (returned once, stored hashed)."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                merchant = Merchant.objects.create(name=name.strip(), email=email.strip().lower())
+        except IntegrityError:
+            raise MerchantExists() from None
+        api_key = credential_issue(kind=Credential.MERCHANT, subject=str(merchant.id))
+        emit(
+            MerchantSaved,
+            subject=str(merchant.id),
+            sequence=merchant.version,
+            data={
+                "id": str(merchant.id),
+                "name": merchant.name,
+                "email": merchant.email,
+                "created_at": merchant.created_at.isoformat(),
+                "updated_at": merchant.updated_at.isoformat(),
+            },
+        )
+    return Registration(merchant=merchant, api_key=api_key)

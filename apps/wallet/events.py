@@ -1,0 +1,37 @@
+"""What the wallet (the ledger and balances) publishes."""
+
+from blipay.events.registry import EventType, register
+
+_TRANSACTION = {
+    "type": "object",
+    "required": ["id", "kind", "amount", "reference", "description", "created_at"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string", "format": "uuid"},
+        "kind": {"enum": ["topup", "payment", "refund", "cashback"]},
+        "amount": {"type": "integer", "description": "the member's side: + credited, - debited"},
+        "reference": {"type": "string"},
+        "description": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"},
+    },
+}
+
+BalanceChanged = register(
+    EventType(
+        name="wallet.balance_changed",
+        version=1,
+        source="wallet",
+        description="A member's balance changed; carries the new absolute balance and what changed it.",
+        schema={
+            "type": "object",
+            "required": ["member_id", "balance", "currency", "transaction"],
+            "additionalProperties": False,
+            "properties": {
+                "member_id": {"type": "string", "format": "uuid"},
+                "balance": {"type": "integer", "minimum": 0},
+                "currency": {"const": "IDR"},
+                "transaction": _TRANSACTION,
+            },
+        },
+    )
+)

@@ -1,0 +1,99 @@
+"""Commands of the wallet: every balance change is one ledger transaction whose entries sum
+to zero. A member's account row is locked for the change, so concurrent debits can't
+overdraw it; the database's check constraint is the last line of defence."""
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from apps.wallet.events import BalanceChanged
+from apps.wallet.models import Account, Entry, LedgerTransaction
+from blipay.api.errors import DomainError
+from blipay.events.outbox import emit
+
+
+class InsufficientBalance(DomainError):
+    code = "insufficient_balance"
+    message = "The balance does not cover this amount; nothing was charged."
+
+
+@dataclass(frozen=True)
+class Posting:
+    """One ledger transaction to post: ``amount`` moves between the member and ``counterparty``."""
+
+    kind: str
+    reference: str
+    member_id: str
+    amount: int  # the member's side: + credit, - debit
+    counterparty: Account
+    description: str = ""
+
+
+def posting_apply(posting: Posting) -> LedgerTransaction:
+    """Post once: a second posting with the same kind and reference returns the first.
+
+    Raises InsufficientBalance, changing nothing, when a debit exceeds the balance.
+    """
+    with transaction.atomic():
+        account = _member_account_locked(posting.member_id)
+        posted = LedgerTransaction.objects.filter(kind=posting.kind, reference=posting.reference).first()
+        if posted is not None:
+            return posted
+        if account.balance + posting.amount < 0:
+            raise InsufficientBalance()
+        Account.objects.filter(pk=account.pk).update(balance=F("balance") + posting.amount, version=F("version") + 1)
+        account.refresh_from_db(fields=["balance", "version"])
+        posted = LedgerTransaction.objects.create(
+            kind=posting.kind,
+            reference=posting.reference,
+            member_id=posting.member_id,
+            amount=posting.amount,
+            balance_after=account.balance,
+            description=posting.description,
+        )
+        Entry.objects.bulk_create(
+            [
+                Entry(transaction=posted, account=account, amount=posting.amount),
+                Entry(transaction=posted, account=posting.counterparty, amount=-posting.amount),
+            ]
+        )
+        emit(
+            BalanceChanged,
+            subject=posting.member_id,
+            sequence=account.version,
+            data={
+                "member_id": posting.member_id,
+                "balance": account.balance,
+                "currency": "IDR",
+                "transaction": {
+                    "id": str(posted.id),
+                    "kind": posted.kind,
+                    "amount": posted.amount,
+                    "reference": posted.reference,
+                    "description": posted.description,
+                    "created_at": posted.created_at.isoformat(),
+                },
+            },
+        )
+    return posted
+
+
+def account_of(kind: str, owner: str) -> Account:
+    """The account, opened on first use (no lock: only member balances are kept on the row)."""
+    account = Account.objects.filter(kind=kind, owner=owner).first()
+    if account is not None:
+        return account
+    try:
+        with transaction.atomic():
+            return Account.objects.create(kind=kind, owner=owner)
+    except IntegrityError:  # opened concurrently
+        return Account.objects.get(kind=kind, owner=owner)
+
+
+def _member_account_locked(member_id: str) -> Account:
+    account = Account.objects.select_for_update().filter(kind=Account.MEMBER, owner=member_id).first()
+    if account is None:
+        account_of(Account.MEMBER, member_id)
+        account = Account.objects.select_for_update().get(kind=Account.MEMBER, owner=member_id)
+    return account
