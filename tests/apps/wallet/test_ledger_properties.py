@@ -12,11 +12,16 @@ from hypothesis import strategies as st
 from apps.members.services import member_register
 from apps.merchants.services import merchant_register
 from apps.overview.models import MemberOverview, TransactionLine
-from apps.payments.services import bank_payment_confirm, payment_create, refund_issue, topup_create
+from apps.payments.services import (
+    RefundExceedsPayment,
+    bank_payment_confirm,
+    payment_create,
+    refund_issue,
+    topup_create,
+)
 from apps.promotions.events import CashbackGranted
 from apps.wallet.models import Account, Entry, LedgerTransaction
 from apps.wallet.services import InsufficientBalance
-from blipay.api.errors import DomainError
 from blipay.events.outbox import emit
 from tests.helpers import pump_events
 
@@ -69,8 +74,8 @@ def test_any_sequence_keeps_the_ledger_balanced_and_the_read_model_equal(merchan
                 try:
                     refund_issue(payment_id=payments[index % len(payments)], amount=amount)
                     expected += amount
-                except DomainError as refused:
-                    assert refused.code == "refund_exceeds_payment"
+                except RefundExceedsPayment:
+                    pass
             case ("cashback", amount):
                 with transaction.atomic():
                     emit(
