@@ -1,0 +1,91 @@
+"""The API's shared conventions: rate limits, idempotency on every POST, the schema and docs."""
+
+import pytest
+from django.core.cache import cache
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LIMITS = {"registration": "3/minute", "failed_auth": "3/minute", "writes": "5/minute"}
+
+
+@pytest.fixture
+def limits(settings):
+    cache.clear()
+    settings.BLIPAY_RATE_LIMITS = LIMITS
+    yield
+    cache.clear()
+
+
+def _register(client: APIClient, n: int):
+    body = {"name": "Ani", "email": f"ani{n}@example.id", "phone": "+6281234567"}
+    return client.post("/api/v1/members", body, format="json")
+
+
+def test_registrations_past_the_limit_get_429_with_retry_after(limits):
+    client = APIClient()
+
+    statuses = [_register(client, n).status_code for n in range(4)]
+    refused = _register(client, 99)
+
+    assert statuses == [201, 201, 201, 429]
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert int(refused["Retry-After"]) >= 1
+
+
+def test_repeated_bad_tokens_get_429_even_with_a_good_token_afterwards(limits):
+    client = APIClient()
+    member = _register(client, 1).json()
+
+    url = f"/api/v1/members/{member['id']}"
+    bad = [client.get(url, HTTP_AUTHORIZATION="Bearer nope").status_code for _ in range(3)]
+    good = client.get(url, HTTP_AUTHORIZATION=f"Bearer {member['token']}")
+
+    assert bad == [401, 401, 401]
+    assert good.status_code == 429
+    assert good.json()["error"]["code"] == "rate_limited"
+
+
+def test_writes_per_caller_are_limited(limits):
+    client = APIClient()
+    member = _register(client, 1).json()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {member['token']}")
+
+    statuses = [client.post("/api/v1/topups", {"amount": 1_000}, format="json").status_code for _ in range(6)]
+
+    assert statuses == [201] * 5 + [429]
+
+
+def test_rate_limits_off_lets_everything_through(settings):
+    settings.BLIPAY_RATE_LIMITS = None
+    client = APIClient()
+
+    assert {_register(client, n).status_code for n in range(30)} == {201}
+
+
+def _views(resolver: URLResolver, prefix: str = ""):
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            yield from _views(entry, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern) and hasattr(entry.callback, "view_class"):
+            yield prefix + str(entry.pattern), entry.callback.view_class
+
+
+def test_every_post_endpoint_honours_idempotency_keys():
+    views = _views(get_resolver())
+    posts = [(path, view) for path, view in views if path.startswith("api/v1/") and hasattr(view, "post")]
+
+    assert posts, "no POST endpoint found"
+    assert [path for path, view in posts if not getattr(view.post, "idempotent", False)] == []
+
+
+def test_the_openapi_schema_and_docs_are_served(client):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    docs = client.get("/api/docs/")
+
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    for path in ("/api/v1/members", "/api/v1/members/{member_id}", "/api/v1/payments", "/api/v1/bank/notifications"):
+        assert path in paths
+    assert docs.status_code == 200
