@@ -123,7 +123,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "blipay.api.errors.exception_handler",
-    "UNAUTHENTICATED_USER": None,
 }
 
 # Rate limits (DRF rate strings). BLIPAY_RATE_LIMITS=off switches them all off.

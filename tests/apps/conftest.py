@@ -15,8 +15,7 @@ from tests.helpers import pump_events, purge_module_queues
 
 
 @pytest.fixture(autouse=True)
-def _clean_queues(settings):
-    settings.BLIPAY_RATE_LIMITS = None
+def _clean_queues():
     purge_module_queues()
 
 
