@@ -116,7 +116,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "blipay.api.schema.BlipaySchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["blipay.api.auth.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_THROTTLE_CLASSES": ["blipay.api.limits.WriteThrottle"],

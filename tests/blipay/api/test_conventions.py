@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
@@ -89,3 +90,9 @@ def test_the_openapi_schema_and_docs_are_served(client):
     for path in ("/api/v1/members", "/api/v1/members/{member_id}", "/api/v1/payments", "/api/v1/bank/notifications"):
         assert path in paths
     assert docs.status_code == 200
+
+
+def test_the_openapi_schema_is_valid_and_generates_without_warnings(tmp_path):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+
+    assert "bearer" in (tmp_path / "schema.yml").read_text()
