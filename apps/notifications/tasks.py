@@ -1,0 +1,16 @@
+from celery import shared_task
+
+from apps.notifications.services import notification_email_send
+
+
+# SMTP failures (smtplib.SMTPException is an OSError) are retried with backoff; the
+# notification keeps ``emailed_at`` empty until the mail server took the message.
+@shared_task(
+    name="notifications.email_notification",
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def email_notification(notification_id: str) -> bool:
+    return notification_email_send(notification_id=notification_id)
