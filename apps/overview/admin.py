@@ -1,0 +1,122 @@
+"""Admin for the overview read model, and the member page: profile, balance, ledger lines and
+notifications of one member together, from the overview's own tables only.
+
+Every row here is fed by events (member.saved, wallet.balance_changed, notification.sent) and
+rebuilt by ``events replay overview``: nothing can be edited by hand.
+"""
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
+
+from apps.overview.models import MemberOverview, NotificationLine, TransactionLine
+
+LINES_ON_MEMBER_PAGE = 20
+
+
+class ReadOnly:
+    """No add, change or delete: the admin only shows these rows."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+def rupiah(amount: int, *, signed: bool = False) -> str:
+    return f"Rp {amount:+,}" if signed else f"Rp {amount:,}"
+
+
+def member_link(member_id: object) -> str:
+    url = reverse("admin:overview_memberoverview_change", args=[member_id])
+    return format_html('<a href="{}">{}</a>', url, member_id)
+
+
+@admin.register(MemberOverview)
+class MemberOverviewAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ("name", "email", "phone", "balance_shown", "created_at", "updated_at")
+    search_fields = ("name", "email", "phone", "=member_id")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    fields = ("member_id", "name", "email", "phone", "created_at", "balance_shown", "updated_at")
+    readonly_fields = ("balance_shown",)
+    show_full_result_count = False
+
+    @admin.display(description="balance", ordering="balance")
+    def balance_shown(self, row: MemberOverview) -> str:
+        return rupiah(row.balance)
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **_lines(object_id)})
+
+
+def _lines(member_id: str) -> dict:
+    """What the member page shows under the profile: the newest ledger lines and notifications."""
+    transactions = TransactionLine.objects.filter(member_id=member_id).order_by("-created_at")
+    notifications = NotificationLine.objects.filter(member_id=member_id).order_by("-created_at")
+    return {
+        "transaction_lines": [
+            {
+                "line": line,
+                "amount": rupiah(line.amount, signed=True),
+                "balance_after": rupiah(line.balance_after),
+                "ledger_url": reverse("admin:wallet_ledgertransaction_change", args=[line.id]),
+            }
+            for line in transactions[:LINES_ON_MEMBER_PAGE]
+        ],
+        "transaction_count": transactions.count(),
+        "transactions_url": reverse("admin:overview_transactionline_changelist") + f"?member_id={member_id}",
+        "ledger_url": reverse("admin:wallet_ledgertransaction_changelist") + f"?member_id={member_id}",
+        "notification_lines": list(notifications[:LINES_ON_MEMBER_PAGE]),
+        "notification_count": notifications.count(),
+        "notifications_url": reverse("admin:overview_notificationline_changelist") + f"?member_id={member_id}",
+    }
+
+
+@admin.register(TransactionLine)
+class TransactionLineAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ("created_at", "member", "kind", "amount_shown", "balance_after_shown", "description", "ledger")
+    list_filter = ("kind",)
+    search_fields = ("=member_id", "=id", "description")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    show_full_result_count = False
+
+    @admin.display(description="member", ordering="member_id")
+    def member(self, line: TransactionLine) -> str:
+        return member_link(line.member_id)
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_shown(self, line: TransactionLine) -> str:
+        return rupiah(line.amount, signed=True)
+
+    @admin.display(description="balance after", ordering="balance_after")
+    def balance_after_shown(self, line: TransactionLine) -> str:
+        return rupiah(line.balance_after)
+
+    @admin.display(description="ledger")
+    def ledger(self, line: TransactionLine) -> str:
+        # The line's id is the ledger transaction's id (wallet module), linked by URL.
+        url = reverse("admin:wallet_ledgertransaction_change", args=[line.id])
+        return format_html('<a href="{}">entries</a>', url)
+
+
+@admin.register(NotificationLine)
+class NotificationLineAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ("created_at", "member", "kind", "subject")
+    list_filter = ("kind",)
+    search_fields = ("=member_id", "=id", "subject")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    show_full_result_count = False
+
+    @admin.display(description="member", ordering="member_id")
+    def member(self, line: NotificationLine) -> str:
+        return member_link(line.member_id)
