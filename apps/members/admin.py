@@ -1,0 +1,34 @@
+"""Admin for members: read-only. Profile changes go through ``services.member_update`` (the
+API's PATCH), which emits member.saved; an edit here would leave every replica behind."""
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from apps.members.models import Member
+
+
+@admin.register(Member)
+class MemberAdmin(admin.ModelAdmin):
+    list_display = ("name", "email", "phone", "created_at", "version", "member_page")
+    search_fields = ("name", "email", "phone", "=id")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    fields = ("id", "name", "email", "phone", "version", "created_at", "updated_at", "member_page")
+    readonly_fields = ("member_page",)
+
+    @admin.display(description="member page")
+    def member_page(self, member: Member) -> str:
+        # Profile, balance, ledger and notifications together: the overview module's page.
+        url = reverse("admin:overview_memberoverview_change", args=[member.id])
+        return format_html('<a href="{}">balance, ledger and notifications</a>', url)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Member | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Member | None = None) -> bool:
+        return False
