@@ -1,0 +1,233 @@
+"""Admin for payments: top-ups, the bank's confirmations, payments and refunds.
+
+Everything is read-only: money moves only through the services (the API), which post to the
+ledger and emit events in one transaction. Refused bank confirmations are one click away:
+filter "result: refused", or by outcome; each shows its reason, status code and response.
+"""
+
+import json
+
+from django.contrib import admin
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from apps.payments.models import BankNotification, MerchantReplica, Payment, Refund, TopUp
+
+
+class ReadOnly:
+    """No add, change or delete: the admin only shows these rows."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+def rupiah(amount: int) -> str:
+    return f"Rp {amount:,}"
+
+
+def pretty_json(value: object) -> str:
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def member_link(member_id: object) -> str:
+    # The member page belongs to the overview module's admin: linked by URL, not imported.
+    url = reverse("admin:overview_memberoverview_change", args=[member_id])
+    return format_html('<a href="{}">{}</a>', url, member_id)
+
+
+@admin.register(TopUp)
+class TopUpAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ("created_at", "reference", "member", "amount_shown", "status", "expires_at", "paid_at")
+    list_filter = ("status",)
+    search_fields = ("=reference", "=member_id", "=bank_transaction_id", "=id")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    fields = (
+        "id",
+        "reference",
+        "member",
+        "amount",
+        "status",
+        "expires_at",
+        "paid_at",
+        "bank_transaction_id",
+        "version",
+        "created_at",
+        "bank_notifications",
+    )
+    readonly_fields = ("member", "bank_notifications")
+    show_full_result_count = False
+
+    @admin.display(description="member", ordering="member_id")
+    def member(self, topup: TopUp) -> str:
+        return member_link(topup.member_id)
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_shown(self, topup: TopUp) -> str:
+        return rupiah(topup.amount)
+
+    @admin.display(description="bank confirmations")
+    def bank_notifications(self, topup: TopUp) -> str:
+        count = BankNotification.objects.filter(reference=topup.reference).count()
+        url = reverse("admin:payments_banknotification_changelist") + f"?reference={topup.reference}"
+        return format_html('<a href="{}">{} received for {}</a>', url, count, topup.reference)
+
+
+class ResultFilter(admin.SimpleListFilter):
+    """Credited or refused, whatever the reason: refused ones are what an operator looks for."""
+
+    title = "result"
+    parameter_name = "result"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("credited", "credited"), ("refused", "refused")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "credited":
+            return queryset.filter(outcome=BankNotification.CREDITED)
+        if self.value() == "refused":
+            return queryset.exclude(outcome=BankNotification.CREDITED)
+        return queryset
+
+
+@admin.register(BankNotification)
+class BankNotificationAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = (
+        "received_at",
+        "bank_transaction_id",
+        "reference",
+        "amount_shown",
+        "outcome",
+        "status_code",
+        "reason",
+    )
+    list_filter = (ResultFilter, "outcome", "status_code")
+    search_fields = ("=reference", "=bank_transaction_id", "=topup_id")
+    date_hierarchy = "received_at"
+    ordering = ("-received_at",)
+    fields = (
+        "received_at",
+        "bank_transaction_id",
+        "reference",
+        "topup",
+        "amount",
+        "paid_at",
+        "outcome",
+        "status_code",
+        "reason",
+        "response_shown",
+        "payload_shown",
+    )
+    readonly_fields = ("topup", "reason", "response_shown", "payload_shown")
+    show_full_result_count = False
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_shown(self, row: BankNotification) -> str:
+        return rupiah(row.amount)
+
+    @admin.display(description="reason")
+    def reason(self, row: BankNotification) -> str:
+        if row.outcome == BankNotification.CREDITED:
+            return "-"
+        error = (row.response or {}).get("error") or {}
+        return error.get("message") or row.get_outcome_display()
+
+    @admin.display(description="top-up")
+    def topup(self, row: BankNotification) -> str:
+        if row.topup_id is None:
+            return "none has this reference"
+        url = reverse("admin:payments_topup_change", args=[row.topup_id])
+        return format_html('<a href="{}">{}</a>', url, row.topup_id)
+
+    @admin.display(description="our answer (body)")
+    def response_shown(self, row: BankNotification) -> str:
+        return pretty_json(row.response)
+
+    @admin.display(description="the bank's body")
+    def payload_shown(self, row: BankNotification) -> str:
+        return pretty_json(row.payload)
+
+
+class RefundInline(ReadOnly, admin.TabularInline):
+    model = Refund
+    fields = ("id", "amount", "reason", "status", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ("created_at", "id", "member", "merchant", "amount_shown", "refunded_shown", "status")
+    list_filter = ("status",)
+    search_fields = ("=id", "=member_id", "=merchant_id", "description")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    fields = (
+        "id",
+        "member",
+        "merchant",
+        "amount",
+        "refunded_amount",
+        "description",
+        "status",
+        "version",
+        "created_at",
+    )
+    readonly_fields = ("member", "merchant")
+    inlines = (RefundInline,)
+    show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        name = MerchantReplica.objects.filter(id=OuterRef("merchant_id")).values("name")[:1]
+        return super().get_queryset(request).annotate(merchant_name=Subquery(name))
+
+    @admin.display(description="member", ordering="member_id")
+    def member(self, payment: Payment) -> str:
+        return member_link(payment.member_id)
+
+    @admin.display(description="merchant", ordering="merchant_name")
+    def merchant(self, payment: Payment) -> str:
+        return f"{payment.merchant_name} ({payment.merchant_id})" if payment.merchant_name else str(payment.merchant_id)
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_shown(self, payment: Payment) -> str:
+        return rupiah(payment.amount)
+
+    @admin.display(description="refunded", ordering="refunded_amount")
+    def refunded_shown(self, payment: Payment) -> str:
+        return rupiah(payment.refunded_amount)
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ("created_at", "id", "payment", "amount_shown", "reason", "status")
+    list_filter = ("status",)
+    search_fields = ("=id", "=payment__id", "=payment__member_id", "=payment__merchant_id", "reason")
+    list_select_related = ("payment",)
+    date_hierarchy = "created_at"
+    ordering = ("-created_at",)
+    fields = ("id", "payment", "amount", "reason", "status", "created_at")
+    show_full_result_count = False
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_shown(self, refund: Refund) -> str:
+        return rupiah(refund.amount)
+
+
+@admin.register(MerchantReplica)
+class MerchantReplicaAdmin(ReadOnly, admin.ModelAdmin):
+    """What payments knows of merchants, fed by merchant.saved: rebuilt by `events replay payments`."""
+
+    list_display = ("name", "id")
+    search_fields = ("name", "=id")
+    ordering = ("name",)
