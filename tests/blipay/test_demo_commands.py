@@ -1,0 +1,165 @@
+import json
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from io import StringIO
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from apps.members.services import member_register
+from apps.payments.models import TopUp
+from apps.payments.services import bank_signature_verify, topup_create
+from apps.wallet.public import balance_of
+from blipay.events.subscriptions import consuming_modules
+from tests.conftest import RunningConsumer
+from tests.helpers import purge_module_queues
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+EMBEDDED = settings.BROKER_URL.startswith("memory://")
+
+
+@pytest.fixture(autouse=True)
+def _clean_queues():
+    purge_module_queues()
+    yield
+    purge_module_queues()
+
+
+@pytest.fixture
+def running_consumers():
+    """What `make run` has on a real broker: every module's consumer. The embedded broker
+    only reaches consumers in the same process, so there the demo runs its own."""
+    consumers = [] if EMBEDDED else [RunningConsumer(module) for module in consuming_modules()]
+    yield
+    for consumer in consumers:
+        consumer.stop()
+
+
+def run(*args, **options) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out, **options)
+    return out.getvalue()
+
+
+# --- bank_confirm ------------------------------------------------------------------------
+
+
+class Bank:
+    """A tiny HTTP server on 127.0.0.1 that records what it is sent and answers as told."""
+
+    def __init__(self, status: int = 200, answer: dict | None = None) -> None:
+        self.requests: list[dict] = []
+        bank = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                bank.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                raw = json.dumps(answer or {"outcome": "credited"}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def bank():
+    servers = []
+
+    def start(**kwargs) -> Bank:
+        servers.append(Bank(**kwargs))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def topup():
+    return topup_create(member_id=str(uuid.uuid4()), amount=150_000)
+
+
+def test_bank_confirm_posts_a_correctly_signed_confirmation_for_the_topups_amount(bank, topup):
+    server = bank()
+
+    output = run("bank_confirm", topup.reference, url=server.url)
+
+    [request] = server.requests
+    assert request["path"] == "/api/v1/bank/notifications"
+    assert request["headers"]["Content-Type"] == "application/json"
+    bank_signature_verify(raw_body=request["body"], header=request["headers"]["X-Bank-Signature"])  # no raise
+    body = json.loads(request["body"])
+    assert body["reference"] == topup.reference
+    assert body["amount"] == 150_000
+    assert body["status"] == "paid"
+    assert body["bank_transaction_id"]
+    assert body["paid_at"]
+    assert "→ 200" in output
+    assert "credited" in output
+
+
+def test_bank_confirm_sends_the_given_amount_and_bank_transaction_id(bank, topup):
+    server = bank()
+
+    run("bank_confirm", topup.reference, amount=149_000, bank_transaction_id="BCA-0001", url=server.url)
+
+    body = json.loads(server.requests[0]["body"])
+    assert (body["amount"], body["bank_transaction_id"]) == (149_000, "BCA-0001")
+
+
+def test_bank_confirm_prints_a_refusal_and_fails(bank, topup):
+    answer = {"error": {"code": "amount_mismatch", "message": "nothing was credited"}}
+    server = bank(status=422, answer=answer)
+    out = StringIO()
+
+    with pytest.raises(CommandError, match="refused"):
+        call_command("bank_confirm", topup.reference, amount=1, url=server.url, stdout=out)
+
+    assert "→ 422" in out.getvalue()
+    assert "amount_mismatch" in out.getvalue()
+
+
+def test_bank_confirm_of_an_unknown_reference_needs_an_amount(bank):
+    server = bank()
+
+    with pytest.raises(CommandError, match="--amount"):
+        run("bank_confirm", "BLPNOSUCHREF", url=server.url)
+
+    assert server.requests == []
+
+
+def test_bank_confirm_says_when_nothing_listens(bank, topup):
+    server = bank()
+    url = server.url
+    server.close()
+
+    with pytest.raises(CommandError, match="could not reach"):
+        run("bank_confirm", topup.reference, url=url, timeout=2)
+
+
+def test_bank_confirm_credits_a_topup_on_a_running_server(live_server):
+    member = member_register(name="Ani Wijaya", email="ani@example.id", phone="+6281234567890").member
+    pending = topup_create(member_id=str(member.id), amount=75_000)
+
+    output = run("bank_confirm", pending.reference, url=live_server.url)
+
+    assert "→ 200" in output
+    assert TopUp.objects.get(id=pending.id).status == TopUp.PAID
+    assert balance_of(member_id=str(member.id)) == 75_000
