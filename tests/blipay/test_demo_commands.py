@@ -9,10 +9,14 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
+from apps.members.models import Member
 from apps.members.services import member_register
-from apps.payments.models import TopUp
+from apps.merchants.models import Merchant
+from apps.overview.models import MemberOverview
+from apps.payments.models import BankNotification, Payment, Refund, TopUp
 from apps.payments.services import bank_signature_verify, topup_create
 from apps.wallet.public import balance_of
+from blipay.events.monitoring import outbox_status
 from blipay.events.subscriptions import consuming_modules
 from tests.conftest import RunningConsumer
 from tests.helpers import purge_module_queues
@@ -224,3 +228,37 @@ def test_bank_confirm_credits_a_topup_on_a_running_server(live_server):
     assert "→ 200" in output
     assert TopUp.objects.get(id=pending.id).status == TopUp.PAID
     assert balance_of(member_id=str(member.id)) == 75_000
+
+
+# --- load_demo ---------------------------------------------------------------------------
+
+
+def test_load_demo_makes_real_data_through_the_services_and_prints_the_secrets_once():
+    output = run("load_demo")
+
+    assert "admin login: admin / admin" in output
+    assert len(re.findall(r"token: mbr_\S+", output)) == 2
+    assert len(re.findall(r"API key: mch_\S+", output)) == 2
+    assert re.search(r"bank_confirm BLP\w+", output)
+    ani = Member.objects.get(email="ani@demo.blipay.test")
+    budi = Member.objects.get(email="budi@demo.blipay.test")
+    assert balance_of(member_id=str(ani.id)) == 375_000
+    assert balance_of(member_id=str(budi.id)) == 175_000
+    assert Payment.objects.count() == 3
+    assert Refund.objects.count() == 1
+    assert TopUp.objects.filter(status=TopUp.PENDING).count() == 1
+    assert BankNotification.objects.exclude(outcome=BankNotification.CREDITED).count() == 2
+    # Every event was relayed and applied before the command ended: the read model is current.
+    assert outbox_status(with_queues=False).pending == 0
+    assert MemberOverview.objects.get(member_id=ani.id).balance == 375_000
+
+
+def test_load_demo_again_adds_nothing_and_says_so():
+    run("load_demo")
+    counts = (Member.objects.count(), Merchant.objects.count(), Payment.objects.count(), TopUp.objects.count())
+
+    output = run("load_demo")
+
+    assert "already loaded" in output
+    assert "mbr_" not in output
+    assert (Member.objects.count(), Merchant.objects.count(), Payment.objects.count(), TopUp.objects.count()) == counts
