@@ -9,7 +9,7 @@ from typing import TypeVar
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 from django.utils import timezone
 
@@ -29,6 +29,7 @@ from apps.wallet.public import balance_of
 from blipay.events.broker import ConfirmingPublisher, connect
 from blipay.events.consumers import ModuleConsumer
 from blipay.events.context import caused_by
+from blipay.events.errors import BrokerUnavailable
 from blipay.events.relay import relay_pending
 from blipay.events.subscriptions import consuming_modules
 
@@ -46,10 +47,11 @@ class Command(BaseCommand):
         "exists (user and password from BLIPAY_ADMIN_USER / BLIPAY_ADMIN_PASSWORD, default "
         "admin / admin). The demo data is made through the modules' services, so its events and "
         "ledger are real: two merchants, two members with a funded balance, payments, a refund, "
-        "two bank confirmations the bank got refused, and a top-up left pending for "
-        "`manage.py bank_confirm`. Every event is relayed and applied by every module before the "
-        "command ends. The members' tokens and merchants' API keys are printed once, when "
-        f"created. Safe to run again: what exists (by its @{DOMAIN} email) is left as it is."
+        "two bank confirmations we refused (the admin lists them under bank notifications, result: "
+        "refused), and a top-up left pending for `manage.py bank_confirm`. Every event is "
+        "relayed and applied by every module before the command ends. The members' tokens and "
+        "merchants' API keys are printed once, when created. Safe to run again: what exists "
+        f"(by its @{DOMAIN} email) is left as it is."
     )
 
     def handle(self, *args, **options) -> None:
@@ -60,9 +62,18 @@ class Command(BaseCommand):
                 stack.enter_context(override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"))
             mails_before = len(getattr(mail, "outbox", []))
             demo = DemoData(self)
-            loaded = demo.load()
-            for message in getattr(mail, "outbox", [])[mails_before:]:
-                self.stdout.write(f"  email to {', '.join(message.to)}: {message.subject}")
+            try:
+                loaded = demo.load()
+            except BrokerUnavailable as exc:
+                raise CommandError(
+                    f"the broker at {settings.BROKER_URL.split('@')[-1]} is unreachable ({exc}); what was made so far "
+                    "is committed and its events wait in the outbox. Start the broker and run load_demo again."
+                ) from exc
+            sent = getattr(mail, "outbox", [])[mails_before:]
+            if sent:
+                self.stdout.write("emails sent:")
+            for message in sent:
+                self.stdout.write(f"  to {', '.join(message.to)}: {message.subject}")
             demo.report(loaded)
 
     def _admin_user(self) -> None:
