@@ -6,6 +6,7 @@ rebuilt by ``events replay overview``: nothing can be edited by hand.
 """
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
@@ -54,7 +55,10 @@ class MemberOverviewAdmin(ReadOnly, admin.ModelAdmin):
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
     ) -> HttpResponse:
-        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **_lines(object_id)})
+        # An unknown or malformed id gets Django's own "doesn't exist" redirect.
+        member = self.get_object(request, unquote(object_id))
+        lines = _lines(str(member.member_id)) if member is not None else {}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **lines})
 
 
 def _lines(member_id: str) -> dict:

@@ -82,3 +82,9 @@ def test_overview_lists_render_with_search_and_filters(admin_client, ani, model)
     for query in ("", "?q=Ani", f"?q={ani.id}", f"?member_id={ani.id}" if model != "memberoverview" else "?q=x"):
         response = admin_client.get(f"/admin/overview/{model}/{query}")
         assert response.status_code == 200, (query, response.content[:500])
+
+
+def test_member_page_of_an_unknown_or_malformed_id_redirects_instead_of_failing(admin_client):
+    for member_id in ("00000000-0000-0000-0000-000000000000", "not-a-uuid"):
+        response = admin_client.get(f"/admin/overview/memberoverview/{member_id}/change/")
+        assert response.status_code == 302
