@@ -1,0 +1,103 @@
+"""What the bench needs around it: its database, the broker's STOMP port, child processes."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+STOMP_ADDRESS = ("127.0.0.1", 61613)
+
+
+class BenchSetupError(RuntimeError):
+    """The bench can't run here; the message says what to do."""
+
+
+def check_urls() -> None:
+    """The bench only ever talks to PostgreSQL and RabbitMQ on this machine."""
+    database, broker = os.environ.get("DATABASE_URL", ""), os.environ.get("BROKER_URL", "")
+    if urlsplit(database).scheme not in {"postgres", "postgresql"}:
+        raise BenchSetupError("DATABASE_URL must be postgres://… on 127.0.0.1 (run it with `make bench`)")
+    if urlsplit(broker).scheme != "amqp":
+        raise BenchSetupError("BROKER_URL must be amqp://… on 127.0.0.1 (run it with `make bench`)")
+    for url in (database, broker):
+        if urlsplit(url).hostname not in LOCAL_HOSTS:
+            raise BenchSetupError(f"the bench only runs against 127.0.0.1, not {urlsplit(url).hostname}")
+
+
+def recreate_database(settings_dict: dict) -> None:
+    """Drop and create the bench's own database, so every run starts from the same state."""
+    name = settings_dict["NAME"]
+    if not name.startswith("blipay_bench"):
+        raise BenchSetupError(f"refusing to recreate {name!r}: the bench's database is named blipay_bench…")
+    params = {
+        "host": settings_dict["HOST"],
+        "port": settings_dict["PORT"],
+        "user": settings_dict["USER"],
+        "password": settings_dict["PASSWORD"] or None,
+    }
+    with psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=5, **params) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def _port_open(address: tuple[str, int]) -> bool:
+    try:
+        socket.create_connection(address, timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def ensure_stomp(*, timeout: float = 60.0) -> bool:
+    """Enable RabbitMQ's STOMP plugin if its port is closed; True if the bench enabled it."""
+    if _port_open(STOMP_ADDRESS):
+        return False
+    try:
+        subprocess.run(["rabbitmq-plugins", "enable", "rabbitmq_stomp"], check=True, capture_output=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise BenchSetupError(f"could not enable rabbitmq_stomp (needed by the anchor): {exc!r}") from exc
+    deadline = time.monotonic() + timeout
+    while not _port_open(STOMP_ADDRESS):
+        if time.monotonic() > deadline:
+            raise BenchSetupError(f"STOMP port {STOMP_ADDRESS} still closed after enabling rabbitmq_stomp")
+        time.sleep(0.25)
+    return True
+
+
+def child_env() -> dict[str, str]:
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONUNBUFFERED": "1"}
+
+
+@contextmanager
+def child(name: str, argv: Sequence[str]) -> Iterator[subprocess.Popen]:
+    """Run ``argv`` (a Python module or script of this repo) for the block; its output goes to a log."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with (RESULTS / f"{name}.log").open("w") as log:
+        process = subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=child_env(), stdout=log, stderr=log)
+        try:
+            yield process
+        finally:
+            stop(process)
+
+
+def stop(process: subprocess.Popen, *, grace: float = 10.0) -> None:
+    """End one child the bench started, by its pid: SIGTERM, then SIGKILL after ``grace``."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(grace)

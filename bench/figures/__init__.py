@@ -1,0 +1,18 @@
+"""The figures, in the order they run and print. Each is ``run(context) -> list[Figure]``."""
+
+from collections.abc import Callable
+
+from bench.context import Context
+from bench.figures import consumer_throughput, relay_ceiling, relay_latency, relay_throughput, skipped
+from bench.report import Figure
+
+Run = Callable[[Context], list[Figure]]
+
+FIGURES: dict[str, Run] = {
+    "relay_throughput": relay_throughput.run,
+    "relay_latency_p99": relay_latency.run,
+    "relay_ceiling": relay_ceiling.run,  # after relay_throughput: it compares against that figure
+    "consumer_throughput": consumer_throughput.run,
+    "api_payments": skipped.api_payments,
+    "proxy_overhead": skipped.proxy_overhead,
+}

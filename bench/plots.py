@@ -1,0 +1,138 @@
+"""PNG plots of a run: throughput over time and latency distributions."""
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure as Canvas
+
+from bench.report import Figure
+
+OURS, ANCHOR, CEILING = "tab:blue", "tab:orange", "tab:gray"
+
+
+def write(figures: Sequence[Figure], folder: Path) -> list[Path]:
+    """One PNG per measured figure, plus ``latest.png`` with all of them."""
+    by_name = {f.name: f for f in figures if f.skipped is None}
+    panels = [(file, draw) for file, needs, draw in _PANELS if needs in by_name]
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for file, draw in panels:
+        fig = Canvas(figsize=(6.4, 4.2))
+        ax = fig.subplots()
+        draw(ax, by_name)
+        fig.tight_layout()
+        written.append(_save(fig, folder / f"{file}.png"))
+    if panels:
+        fig = Canvas(figsize=(12.8, 8.4))
+        axes = fig.subplots(2, 2)
+        for ax, (_, draw) in zip(axes.flat, panels, strict=False):
+            draw(ax, by_name)
+        for ax in list(axes.flat)[len(panels) :]:
+            ax.set_visible(False)
+        fig.suptitle("make bench: Blipay event backbone vs anchors (PostgreSQL + RabbitMQ, localhost)")
+        fig.tight_layout()
+        written.append(_save(fig, folder / "latest.png"))
+    return written
+
+
+def _save(fig: Canvas, path: Path) -> Path:
+    fig.savefig(path, dpi=90)  # a bare Figure renders with Agg: no pyplot, no display
+    return path
+
+
+def _drain(ax: Axes, figures: dict[str, Figure]) -> None:
+    relay = figures["relay_throughput"]
+    ax.plot(
+        relay.series["ours"]["t"],
+        relay.series["ours"]["arrived"],
+        color=OURS,
+        label=f"{relay.ours_label}: {relay.ours:,.0f}/s",
+    )
+    ax.plot(
+        relay.series["anchor"]["t"],
+        relay.series["anchor"]["arrived"],
+        color=ANCHOR,
+        label=f"{relay.anchor_label}: {relay.anchor:,.0f}/s",
+    )
+    ceiling = figures.get("relay_ceiling")
+    if ceiling is not None and ceiling.series.get("ceiling"):
+        ax.plot(
+            ceiling.series["ceiling"]["t"],
+            ceiling.series["ceiling"]["arrived"],
+            color=CEILING,
+            linestyle="--",
+            label=f"ceiling, py-amqp, no database: {ceiling.anchor:,.0f}/s",
+        )
+    ax.set(
+        title="Figures 1 and 3: draining 10,000 outbox rows",
+        xlabel="seconds since the first message",
+        ylabel="messages at the broker",
+    )
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+
+
+def _latency(ax: Axes, figures: dict[str, Figure]) -> None:
+    latency = figures["relay_latency_p99"]
+    for key, color, label in (("ours", OURS, latency.ours_label), ("anchor", ANCHOR, latency.anchor_label)):
+        values = sorted(latency.series[key]["ms"])
+        if not values:
+            continue
+        share = [(i + 1) / len(values) for i in range(len(values))]
+        p50, p99 = latency.details[key]["p50_ms"], latency.details[key]["p99_ms"]
+        ax.plot(values, share, color=color, label=f"{label}: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    ax.set_xscale("log")
+    ax.axvline(50, color="red", linestyle=":", label="target p99 50 ms")
+    ax.set(
+        title="Figure 2: commit-to-broker latency at 50 events/s (CDF)",
+        xlabel="ms (log scale)",
+        ylabel="share of events",
+    )
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3, which="both")
+
+
+def _latency_over_time(ax: Axes, figures: dict[str, Figure]) -> None:
+    latency = figures["relay_latency_p99"]
+    for key, color in (("ours", OURS), ("anchor", ANCHOR)):
+        ax.plot(
+            latency.series[key]["t"],
+            latency.series[key]["ms"],
+            ".",
+            markersize=2,
+            color=color,
+            label=getattr(latency, f"{key}_label"),
+        )
+    ax.set_yscale("log")
+    ax.set(title="Figure 2: latency of each event over the run", xlabel="seconds", ylabel="ms (log scale)")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+
+
+def _consumer(ax: Axes, figures: dict[str, Figure]) -> None:
+    consumer = figures["consumer_throughput"]
+    ax.plot(
+        consumer.series["ours"]["t"],
+        consumer.series["ours"]["applied"],
+        color=OURS,
+        label=f"{consumer.ours_label}: {consumer.ours:,.0f}/s",
+    )
+    ax.plot(
+        consumer.series["anchor"]["t"],
+        consumer.series["anchor"]["applied"],
+        color=ANCHOR,
+        label=f"{consumer.anchor_label}: {consumer.anchor:,.0f}/s",
+    )
+    ax.set(title="Figure 4: one consumer process applying 10,000 events", xlabel="seconds", ylabel="events applied")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+
+
+# (PNG file name, the figure it draws, how)
+_PANELS = [
+    ("relay_throughput", "relay_throughput", _drain),
+    ("relay_latency", "relay_latency_p99", _latency),
+    ("consumer_throughput", "consumer_throughput", _consumer),
+    ("relay_latency_over_time", "relay_latency_p99", _latency_over_time),
+]
