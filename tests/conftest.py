@@ -4,7 +4,6 @@ are about those servers' behaviour; on the embedded run they are deselected by n
 Makefile, and if they ever run without the server they fail saying how to start it."""
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from django.db import connection
 from kombu import Queue
 
 from blipay.events.broker import EXCHANGE, connect, dead_letter_queue, module_queue
-from blipay.events.consumers import ModuleConsumer
+from blipay.events.consumers import consumers_in_threads
 from blipay.events.subscriptions import routing_keys
 
 START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
@@ -121,26 +120,8 @@ def sink_queue() -> Queue:
     return queue
 
 
-class RunningConsumer:
-    def __init__(self, module: str) -> None:
-        self.consumer = ModuleConsumer(module)
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.consumer.run()
-        finally:
-            connection.close()
-
-    def stop(self) -> None:
-        self.consumer.should_stop = True
-        self.thread.join(10)
-
-
 @pytest.fixture
-def consumer(sink_queue: Queue) -> Iterator[RunningConsumer]:
+def consumer(sink_queue: Queue) -> Iterator[None]:
     """The sink module's consumer, running in a thread for the test."""
-    running = RunningConsumer("sink")
-    yield running
-    running.stop()
+    with consumers_in_threads(["sink"]):
+        yield

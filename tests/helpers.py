@@ -4,9 +4,7 @@ from collections.abc import Callable
 from django.conf import settings
 from kombu import Queue
 
-from blipay.events.broker import ConfirmingPublisher, connect, dead_letter_queue, module_queue
-from blipay.events.consumers import ModuleConsumer
-from blipay.events.relay import relay_pending
+from blipay.events.broker import connect, dead_letter_queue, module_queue
 from blipay.events.subscriptions import consuming_modules, routing_keys
 
 
@@ -33,31 +31,6 @@ def queue_depth(queue: Queue) -> int:
 def consumer_count(queue: Queue) -> int:
     with connect() as broker:
         return queue(broker.channel()).queue_declare(passive=True).consumer_count
-
-
-def pump_events(*, rounds: int = 20) -> int:
-    """Relay what is pending and let every consuming module apply what reached its queue,
-    until nothing moves: the event flow of a running Blipay, run to completion in this
-    thread. Goes through the real broker and the real consumer runtime. Returns how many
-    deliveries were made."""
-    delivered = 0
-    publisher = ConfirmingPublisher()
-    try:
-        for _ in range(rounds):
-            moved = relay_pending(publisher)
-            with connect() as broker:
-                for module in consuming_modules():
-                    consumer = ModuleConsumer(module, connection=broker)
-                    queue = consumer.queue(broker.channel())
-                    while (message := queue.get()) is not None:
-                        consumer.on_message(message)
-                        moved += 1
-                        delivered += 1
-            if not moved:
-                return delivered
-    finally:
-        publisher.close()
-    raise AssertionError(f"events still flowing after {rounds} rounds")
 
 
 def purge_module_queues() -> None:

@@ -19,20 +19,24 @@ order), then the message is dead-lettered and the failure kept, retryable, in th
 import enum
 import json
 import logging
+import threading
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, transaction
+from django.db import DatabaseError, close_old_connections, connection, transaction
 from kombu import Connection, Message
 from kombu.mixins import ConsumerMixin
 
 from blipay.events import inbox
-from blipay.events.broker import connect, module_queue
+from blipay.events.broker import ConfirmingPublisher, connect, module_queue
 from blipay.events.context import caused_by
 from blipay.events.envelope import Envelope
 from blipay.events.errors import UnknownEventType
 from blipay.events.registry import event_type
-from blipay.events.subscriptions import routing_keys, subscriptions_of
+from blipay.events.relay import relay_pending
+from blipay.events.subscriptions import consuming_modules, routing_keys, subscriptions_of
 
 logger = logging.getLogger("blipay.events.consumers")
 
@@ -122,3 +126,54 @@ class ModuleConsumer(ConsumerMixin):
             "%s: %s %s dead-lettered after %d attempts", self.module, envelope.type, envelope.id, self.max_attempts
         )
         message.reject(requeue=False)
+
+
+@contextmanager
+def consumers_in_threads(modules: Sequence[str] | None = None) -> Iterator[list[ModuleConsumer]]:
+    """Run consumers (every consuming module's by default) in threads of this process
+    while the block runs; the embedded broker's queues are only visible in-process."""
+    consumers = [ModuleConsumer(module) for module in (consuming_modules() if modules is None else modules)]
+    threads = [
+        threading.Thread(target=_run, args=(consumer,), daemon=True, name=f"consume-{consumer.module}")
+        for consumer in consumers
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        yield consumers
+    finally:
+        for consumer in consumers:
+            consumer.should_stop = True
+        for thread in threads:
+            thread.join(10)
+
+
+def _run(consumer: ModuleConsumer) -> None:
+    try:
+        consumer.run()
+    finally:
+        connection.close()
+
+
+def drain(*, rounds: int = 50) -> int:
+    """Relay what is pending, then let every consuming module apply what reached its queue,
+    in this thread, until nothing moves (what a running Blipay does, run to completion; for
+    commands and tests). Returns how many deliveries were made."""
+    delivered = 0
+    publisher = ConfirmingPublisher()
+    try:
+        for _ in range(rounds):
+            moved = relay_pending(publisher)
+            with connect() as broker:
+                for module in consuming_modules():
+                    consumer = ModuleConsumer(module, connection=broker)
+                    queue = consumer.queue(broker.channel())
+                    while (message := queue.get()) is not None:
+                        consumer.on_message(message)
+                        moved += 1
+                        delivered += 1
+            if not moved:
+                return delivered
+    finally:
+        publisher.close()
+    raise RuntimeError(f"events still flowing after {rounds} rounds: a handler keeps emitting")

@@ -11,7 +11,8 @@ from rest_framework.test import APIClient
 from apps.payments.services import bank_signature
 from blipay.api.credentials import credential_issue
 from blipay.api.models import Credential
-from tests.helpers import pump_events, purge_module_queues
+from blipay.events.consumers import drain
+from tests.helpers import purge_module_queues
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +41,7 @@ def anon() -> APIClient:
 
 @pytest.fixture
 def pump():
-    return pump_events
+    return drain
 
 
 @pytest.fixture

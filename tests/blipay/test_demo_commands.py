@@ -16,9 +16,8 @@ from apps.overview.models import MemberOverview
 from apps.payments.models import BankNotification, Payment, Refund, TopUp
 from apps.payments.services import bank_signature_verify, topup_create
 from apps.wallet.public import balance_of
+from blipay.events.consumers import consumers_in_threads
 from blipay.events.monitoring import outbox_status
-from blipay.events.subscriptions import consuming_modules
-from tests.conftest import RunningConsumer
 from tests.helpers import purge_module_queues
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,10 +36,11 @@ def _clean_queues():
 def running_consumers():
     """What `make run` has on a real broker: every module's consumer. The embedded broker
     only reaches consumers in the same process, so there the demo runs its own."""
-    consumers = [] if EMBEDDED else [RunningConsumer(module) for module in consuming_modules()]
-    yield
-    for consumer in consumers:
-        consumer.stop()
+    if EMBEDDED:
+        yield
+        return
+    with consumers_in_threads():
+        yield
 
 
 def run(*args, **options) -> str:
@@ -101,10 +101,8 @@ def test_blipay_demo_events_are_traceable_by_the_printed_request_ids(running_con
     assert "topup.saved.v1" in traced
 
 
+@pytest.mark.rabbitmq  # on the embedded broker the demo always runs its own consumers
 def test_blipay_demo_says_when_no_consumer_handles_the_events():
-    if EMBEDDED:
-        pytest.skip("on the embedded broker the demo always runs its own consumers")
-
     with pytest.raises(CommandError, match="are the consumers running"):
         run("blipay_demo", wait=0.5)
 

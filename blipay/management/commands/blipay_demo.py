@@ -2,24 +2,22 @@
 step followed by the events it set off and the modules that reacted to them."""
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core import mail
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
 from django.test import Client
 from django.test.utils import override_settings
 from django.utils import timezone
 
 from apps.payments.services import bank_signature
-from blipay.events.consumers import ModuleConsumer
+from blipay.events.consumers import consumers_in_threads
 from blipay.events.errors import BrokerUnavailable
 from blipay.events.monitoring import TracedEvent, trace
 from blipay.events.relay import relay_in_process
@@ -60,7 +58,7 @@ class Command(BaseCommand):
         embedded = settings.BROKER_URL.startswith("memory://")
         with ExitStack() as stack:
             if embedded or run_consumers:
-                stack.enter_context(_consumers_in_threads())
+                stack.enter_context(consumers_in_threads())
                 self.stdout.write(f"consumers: {', '.join(consuming_modules())} (running in this process)")
             else:
                 self.stdout.write(
@@ -71,31 +69,6 @@ class Command(BaseCommand):
                 # Keep the choreography readable: list the emails instead of dumping them.
                 stack.enter_context(override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"))
             Demo(self, wait=wait, consumers_here=embedded or run_consumers).run()
-
-
-@contextmanager
-def _consumers_in_threads() -> Iterator[None]:
-    consumers = [ModuleConsumer(module) for module in consuming_modules()]
-    threads = [
-        threading.Thread(target=_consume, args=(consumer,), daemon=True, name=f"demo-{consumer.module}")
-        for consumer in consumers
-    ]
-    for thread in threads:
-        thread.start()
-    try:
-        yield
-    finally:
-        for consumer in consumers:
-            consumer.should_stop = True
-        for thread in threads:
-            thread.join(10)
-
-
-def _consume(consumer: ModuleConsumer) -> None:
-    try:
-        consumer.run()
-    finally:
-        connection.close()
 
 
 @dataclass

@@ -26,12 +26,9 @@ from apps.payments.services import (
     topup_create,
 )
 from apps.wallet.public import balance_of
-from blipay.events.broker import ConfirmingPublisher, connect
-from blipay.events.consumers import ModuleConsumer
+from blipay.events.consumers import drain
 from blipay.events.context import caused_by
 from blipay.events.errors import BrokerUnavailable
-from blipay.events.relay import relay_pending
-from blipay.events.subscriptions import consuming_modules
 
 T = TypeVar("T")
 
@@ -203,7 +200,7 @@ class DemoData:
         """Relay what is pending, then apply what reached each module's queue, until nothing
         moves. The in-process broker's queues die with this process, so nothing may be left."""
         time.sleep(wait)
-        _pump()
+        drain()
 
     def report(self, loaded: Loaded) -> None:
         merchants, members, pending_reference = loaded.merchants, loaded.members, loaded.pending_reference
@@ -227,21 +224,3 @@ class DemoData:
                 f"  a top-up waits for the bank: while the server runs, finish it with\n"
                 f"    python manage.py bank_confirm {pending_reference}"
             )
-
-
-def _pump(rounds: int = 50) -> None:
-    publisher = ConfirmingPublisher()
-    try:
-        for _ in range(rounds):
-            moved = relay_pending(publisher)
-            with connect() as broker:
-                for module in consuming_modules():
-                    consumer = ModuleConsumer(module, connection=broker)
-                    queue = consumer.queue(broker.channel())
-                    while (message := queue.get()) is not None:
-                        consumer.on_message(message)
-                        moved += 1
-            if not moved:
-                return
-    finally:
-        publisher.close()

@@ -2,6 +2,7 @@ import signal
 import subprocess
 import sys
 import threading
+from contextlib import ExitStack, suppress
 
 from django.conf import settings
 from django.contrib.staticfiles.handlers import StaticFilesHandler
@@ -10,10 +11,9 @@ from django.core.servers.basehttp import run
 from django.core.wsgi import get_wsgi_application
 from django.db import connection
 
-from blipay.events.consumers import ModuleConsumer
+from blipay.events.consumers import consumers_in_threads
 from blipay.events.errors import BrokerUnavailable
 from blipay.events.relay import relay_in_process
-from blipay.events.subscriptions import consuming_modules
 
 
 class Command(BaseCommand):
@@ -30,48 +30,39 @@ class Command(BaseCommand):
 
     def handle(self, *args, port: int, host: str, **options) -> None:
         signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: children are ended too
-        stop = threading.Event()
-        children: list[subprocess.Popen] = []
-        consumers: list[ModuleConsumer] = []
-        if settings.BROKER_URL.startswith("memory://"):
-            consumers = [ModuleConsumer(module) for module in consuming_modules()]
-            for consumer in consumers:
-                threading.Thread(target=_consume, args=(consumer,), daemon=True, name=consumer.module).start()
-            threading.Thread(target=_sweep, args=(stop,), daemon=True, name="relay-sweep").start()
-            self.stdout.write("embedded: relay and consumers run in this process")
-        else:
-            celery = [sys.executable, "-m", "celery", "-A", "blipay", "worker", "--beat", "-l", "info", "-c", "2"]
-            children.append(subprocess.Popen(celery, cwd=settings.BASE_DIR))
-            children.append(subprocess.Popen([sys.executable, "manage.py", "consume", "--all"], cwd=settings.BASE_DIR))
+        with ExitStack() as stack:
+            if settings.BROKER_URL.startswith("memory://"):
+                stack.enter_context(consumers_in_threads())
+                stop = threading.Event()
+                stack.callback(stop.set)
+                threading.Thread(target=_sweep, args=(stop,), daemon=True, name="relay-sweep").start()
+                self.stdout.write("embedded: relay and consumers run in this process")
+            else:
+                for child in _start_children():
+                    stack.callback(_end, child)
+                self.stdout.write("real servers: Celery worker + beat and the consumers run as child processes")
             self.stdout.write(
-                f"real servers: Celery worker + beat and consumers started (pids {[c.pid for c in children]})"
+                self.style.SUCCESS(f"API: http://{host}:{port}/api/docs/   admin: http://{host}:{port}/admin/")
             )
-        self.stdout.write(
-            self.style.SUCCESS(f"API: http://{host}:{port}/api/docs/   admin: http://{host}:{port}/admin/")
-        )
-        try:
-            run(host, port, StaticFilesHandler(get_wsgi_application()), threading=True)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            stop.set()
-            for consumer in consumers:
-                consumer.should_stop = True
-            for child in children:
-                child.terminate()
-            for child in children:
-                child.wait(15)
+            with suppress(KeyboardInterrupt):
+                run(host, port, StaticFilesHandler(get_wsgi_application()), threading=True)
+
+
+def _start_children() -> list[subprocess.Popen]:
+    # Beat keeps its schedule state under var/, not in the source tree.
+    schedule = settings.VAR_DIR / "celerybeat-schedule"
+    celery = [sys.executable, "-m", "celery", "-A", "blipay", "worker", "--beat", "-s", str(schedule), "-c", "2"]
+    consume = [sys.executable, "manage.py", "consume", "--all"]
+    return [subprocess.Popen(command, cwd=settings.BASE_DIR) for command in (celery, consume)]
+
+
+def _end(child: subprocess.Popen) -> None:
+    child.terminate()
+    child.wait(15)
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-def _consume(consumer: ModuleConsumer) -> None:
-    try:
-        consumer.run()
-    finally:
-        connection.close()
 
 
 def _sweep(stop: threading.Event) -> None:

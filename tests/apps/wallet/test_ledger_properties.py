@@ -22,8 +22,8 @@ from apps.payments.services import (
 from apps.promotions.events import CashbackGranted
 from apps.wallet.models import Account, Entry, LedgerTransaction
 from apps.wallet.services import InsufficientBalance
+from blipay.events.consumers import drain
 from blipay.events.outbox import emit
-from tests.helpers import pump_events
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +42,7 @@ operations = st.lists(
 @pytest.fixture
 def merchant_id() -> str:
     merchant = merchant_register(name="Toko", email=f"{uuid.uuid4().hex}@toko.id").merchant
-    pump_events()
+    drain()
     return str(merchant.id)
 
 
@@ -91,10 +91,10 @@ def test_any_sequence_keeps_the_ledger_balanced_and_the_read_model_equal(merchan
                             "amount": amount,
                         },
                     )
-                pump_events()
+                drain()
                 expected += amount
         assert 0 <= _balance(member_id) == expected
-    pump_events()
+    drain()
 
     unbalanced = Entry.objects.values("transaction").annotate(total=Sum("amount")).exclude(total=0)
     assert not unbalanced.exists()

@@ -13,8 +13,8 @@ from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published, Received
 
 from blipay.events.broker import ConfirmingPublisher, OutgoingMessage, connect, dead_letter_queue
+from blipay.events.consumers import consumers_in_threads
 from blipay.events.outbox import emit
-from tests.conftest import RunningConsumer
 from tests.eventsink.events import SinkPinged, SinkSaved
 from tests.eventsink.models import Effect, Replica, Switch
 from tests.helpers import consumer_count, postgres_test_db_url, queue_depth, wait_until
@@ -165,9 +165,6 @@ def test_message_of_a_consumer_killed_mid_handler_comes_back_and_is_applied_once
         worker.wait()
     Switch.objects.all().delete()
 
-    running = RunningConsumer("sink")
-    try:
+    with consumers_in_threads(["sink"]):
         wait_until(lambda: _applied(stalled), message="redelivered message applied")
-    finally:
-        running.stop()
     assert Effect.objects.filter(event_id=stalled).count() == 1

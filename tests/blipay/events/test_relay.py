@@ -16,10 +16,10 @@ from django_outbox_pattern.models import Published, Received
 from kombu import Queue
 
 from blipay.events.broker import EXCHANGE, ConfirmingPublisher, connect
+from blipay.events.consumers import consumers_in_threads
 from blipay.events.errors import BrokerUnavailable
 from blipay.events.outbox import emit
 from blipay.events.relay import delete_old_sent, relay_pending, retry_failed
-from tests.conftest import RunningConsumer
 from tests.eventsink.events import SinkPinged, SinkSaved
 from tests.eventsink.models import Replica
 from tests.helpers import postgres_test_db_url, queue_depth, wait_until
@@ -195,11 +195,8 @@ def test_relay_killed_mid_backlog_loses_nothing_and_consumers_absorb_the_repeate
     assert repeats <= 500, f"{repeats} events published twice"
     _assert_per_subject_order([m for m in messages if arrived[m.id] == 1])
 
-    consumer = RunningConsumer("sink")
-    try:
+    with consumers_in_threads(["sink"]):
         wait_until(lambda: queue_depth(sink_queue) == 0, timeout=120, message="sink drained its queue")
-    finally:
-        consumer.stop()
     assert Received.objects.filter(msg_id__startswith="sink:").count() == 10_000
     assert set(Replica.objects.values_list("sequence", flat=True)) == {200}
     assert Replica.objects.count() == 50
