@@ -2,15 +2,15 @@
 API's PATCH), which emits member.saved; an edit here would leave every replica behind."""
 
 from django.contrib import admin
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.members.models import Member
+from blipay.admin import ReadOnly
 
 
 @admin.register(Member)
-class MemberAdmin(admin.ModelAdmin):
+class MemberAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("name", "email", "phone", "created_at", "version", "member_page")
     search_fields = ("name", "email", "phone", "=id")
     date_hierarchy = "created_at"
@@ -23,12 +23,3 @@ class MemberAdmin(admin.ModelAdmin):
         # Profile, balance, ledger and notifications together: the overview module's page.
         url = reverse("admin:overview_memberoverview_change", args=[member.id])
         return format_html('<a href="{}">balance, ledger and notifications</a>', url)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Member | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Member | None = None) -> bool:
-        return False

@@ -7,21 +7,11 @@ from django.http import HttpRequest
 
 from apps.notifications.models import MemberContact, Notification
 from apps.notifications.services import notifications_email_again
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+from blipay.admin import ReadOnly
 
 
 @admin.register(MemberContact)
-class MemberContactAdmin(ReadOnlyAdmin):
+class MemberContactAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("member_id", "name", "email")
     search_fields = ("=member_id", "name", "email")
 
@@ -44,7 +34,7 @@ class EmailedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
+class NotificationAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("created_at", "kind", "member_id", "recipient", "subject", "emailed_at")
     list_filter = ("kind", "channel", EmailedFilter)
     search_fields = ("=id", "=member_id", "recipient", "subject", "=source_event_id")

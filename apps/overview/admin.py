@@ -12,25 +12,9 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.overview.models import MemberOverview, NotificationLine, TransactionLine
+from blipay.admin import ReadOnly, rupiah
 
 LINES_ON_MEMBER_PAGE = 20
-
-
-class ReadOnly:
-    """No add, change or delete: the admin only shows these rows."""
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-def rupiah(amount: int, *, signed: bool = False) -> str:
-    return f"Rp {amount:+,}" if signed else f"Rp {amount:,}"
 
 
 def member_link(member_id: object) -> str:

@@ -14,23 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.payments.models import BankNotification, MerchantReplica, Payment, Refund, TopUp
-
-
-class ReadOnly:
-    """No add, change or delete: the admin only shows these rows."""
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-def rupiah(amount: int) -> str:
-    return f"Rp {amount:,}"
+from blipay.admin import ReadOnly, rupiah
 
 
 def pretty_json(value: object) -> str:

@@ -8,21 +8,11 @@ from django.http import HttpRequest
 
 from apps.promotions.models import CashbackGrant, MerchantReplica, Promotion
 from apps.promotions.services import promotion_create
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+from blipay.admin import ReadOnly
 
 
 @admin.register(MerchantReplica)
-class MerchantReplicaAdmin(ReadOnlyAdmin):
+class MerchantReplicaAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("name", "id")
     search_fields = ("=id", "name")
     ordering = ("name",)
@@ -89,7 +79,7 @@ class PromotionAdmin(admin.ModelAdmin):
 
 
 @admin.register(CashbackGrant)
-class CashbackGrantAdmin(ReadOnlyAdmin):
+class CashbackGrantAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("created_at", "amount", "payment_amount", "member_id", "merchant_id", "payment_id", "promotion")
     list_filter = ("created_at",)
     search_fields = ("=id", "=payment_id", "=member_id", "=merchant_id", "=promotion__id")

@@ -8,23 +8,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.wallet.models import Account, Entry, LedgerTransaction
-
-
-class ReadOnly:
-    """No add, change or delete: the admin only shows these rows."""
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-def rupiah(amount: int, *, signed: bool = False) -> str:
-    return f"Rp {amount:+,}" if signed else f"Rp {amount:,}"
+from blipay.admin import ReadOnly, rupiah
 
 
 class EntryInline(ReadOnly, admin.TabularInline):
