@@ -9,7 +9,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,6 +64,9 @@ def dead_letter_queue(module: str) -> Queue:
     return Queue(f"blipay.{module}.dead", exchange=Exchange(""), routing_key=f"blipay.{module}.dead", durable=True)
 
 
+CONTENT_TYPE, CONTENT_ENCODING = "application/json", "utf-8"
+
+
 @dataclass(frozen=True)
 class OutgoingMessage:
     id: str
@@ -71,6 +74,16 @@ class OutgoingMessage:
     body: str
     correlation_id: str
     headers: dict[str, Any]
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        """Its AMQP properties besides the content type, encoding and headers."""
+        return {
+            "message_id": self.id,
+            "correlation_id": self.correlation_id,
+            "type": self.routing_key,
+            "delivery_mode": 2,
+        }
 
     @classmethod
     def from_envelope(cls, envelope: dict[str, Any]) -> "OutgoingMessage":
@@ -106,11 +119,13 @@ class ConfirmingPublisher:
         self._failures = 0
         self._retry_at = 0.0
 
-    def publish(self, messages: Sequence[OutgoingMessage]) -> set[int]:
+    def publish(self, messages: Sequence[OutgoingMessage], *, meanwhile: Callable[[], None] | None = None) -> set[int]:
         """Publish ``messages``; return the indexes of those the broker refused (nacked).
 
-        Raises BrokerUnavailable when the broker can't be reached or doesn't confirm in
-        time; then no message of the batch may be taken as delivered.
+        ``meanwhile`` runs once the batch is written and before the confirms are awaited:
+        the relay marks the batch in its (uncommitted) transaction while the broker stores
+        and confirms it. Raises BrokerUnavailable when the broker can't be reached or
+        doesn't confirm in time; then no message of the batch may be taken as delivered.
         """
         if not messages:
             return set()
@@ -119,25 +134,25 @@ class ConfirmingPublisher:
         try:
             producer = self._ensure_producer()
             first = self._next_tag
-            for message in messages:
-                if self._confirms:
-                    # Registered before the publish: py-amqp may read acks while it writes.
-                    self._unconfirmed.add(self._next_tag)
-                    self._next_tag += 1
-                producer.publish(
-                    message.body,
-                    exchange=EXCHANGE,
-                    routing_key=message.routing_key,
-                    message_id=message.id,
-                    correlation_id=message.correlation_id,
-                    type=message.routing_key,
-                    content_type="application/json",
-                    content_encoding="utf-8",
-                    delivery_mode=2,
-                    headers=message.headers,
-                    retry=False,
-                )
-            refused = self._await_confirms(first, len(messages)) if self._confirms else set()
+            if self._confirms:
+                self._write_confirmed(producer.channel, messages)
+            else:
+                for message in messages:
+                    producer.publish(
+                        message.body,
+                        exchange=EXCHANGE,
+                        routing_key=message.routing_key,
+                        content_type=CONTENT_TYPE,
+                        content_encoding=CONTENT_ENCODING,
+                        headers=message.headers,
+                        retry=False,
+                        **message.properties,
+                    )
+            try:
+                if meanwhile is not None:
+                    meanwhile()
+            finally:
+                refused = self._await_confirms(first, len(messages)) if self._confirms else set()
         except BrokerUnavailable:
             self._fail()
             raise
@@ -146,6 +161,26 @@ class ConfirmingPublisher:
             raise BrokerUnavailable(f"publishing failed: {exc!r}") from exc
         self._failures = 0
         return refused
+
+    def _write_confirmed(self, channel: Any, messages: Sequence[OutgoingMessage]) -> None:
+        """Write a batch on the py-amqp channel itself: kombu's per-message layer above it
+        took a tenth of the relay's time (``make bench``) and does nothing more here."""
+        exchange = EXCHANGE.name
+        for message in messages:
+            # Registered before the publish: py-amqp may read acks while it writes.
+            self._unconfirmed.add(self._next_tag)
+            self._next_tag += 1
+            channel.basic_publish(
+                channel.prepare_message(
+                    message.body,
+                    content_type=CONTENT_TYPE,
+                    content_encoding=CONTENT_ENCODING,
+                    headers=message.headers,
+                    properties=message.properties,
+                ),
+                exchange=exchange,
+                routing_key=message.routing_key,
+            )
 
     def close(self) -> None:
         if self._connection is not None:

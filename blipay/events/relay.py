@@ -1,9 +1,12 @@
 """The relay: moves committed outbox rows to the broker, in commit order, at least once.
 
 A pass claims up to a batch of pending rows (``SELECT … FOR UPDATE SKIP LOCKED``, oldest
-first), publishes them with publisher confirms, and marks the confirmed ones sent in one
-UPDATE, all in one transaction. If the process dies before the commit the rows are still
-pending and go out again: at most one batch is published twice, and consumers absorb it.
+first), publishes them with publisher confirms, and marks them sent in one UPDATE, all in
+one transaction. The UPDATE runs while the broker confirms (rows it refuses are taken
+back before the commit) and the commit comes only after every confirm, so no row is sent
+in the database's eyes before the broker has it. If the process dies before the commit
+the rows are still pending and go out again: at most one batch is published twice, and
+consumers absorb it.
 
 Order: relays take turns, batch by batch (a PostgreSQL advisory lock; SQLite serialises
 writers by itself), so the rows of one aggregate can't be sent by two relays at once and
@@ -17,7 +20,9 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import Exists, F, OuterRef, TextField
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published
@@ -39,20 +44,68 @@ def relay_batch(publisher: ConfirmingPublisher, *, batch_size: int | None = None
     batch_size = batch_size or settings.BLIPAY_EVENTS["RELAY_BATCH_SIZE"]
     with transaction.atomic():
         _take_turn()
-        rows = list(
-            Published.objects.filter(status=StatusChoice.SCHEDULE)
-            .order_by("added")
-            .select_for_update(skip_locked=True)
-            .values_list("id", "body")[:batch_size]
-        )
+        rows = _claim(batch_size)
         if not rows:
             return 0
-        refused = publisher.publish([OutgoingMessage.from_envelope(body) for _, body in rows])
-        sent = [row_id for index, (row_id, _) in enumerate(rows) if index not in refused]
-        Published.objects.filter(id__in=sent).update(status=StatusChoice.SUCCEEDED, retry=F("retry") + 1)
+        claimed = Published.objects.filter(id__in=[row_id for row_id, _ in rows])
+
+        def mark_sent() -> None:
+            # Runs while the broker confirms; nobody sees it before the commit, which comes
+            # only after every confirm (a broker failure raises and rolls it back).
+            claimed.update(status=StatusChoice.SUCCEEDED, retry=F("retry") + 1)
+
+        refused = publisher.publish([message for _, message in rows], meanwhile=mark_sent)
         if refused:
             _count_refusals([rows[index][0] for index in refused])
     return len(rows)
+
+
+def _claim(batch_size: int) -> list[tuple[object, OutgoingMessage]]:
+    """Lock the oldest pending rows; return each row's id and the message that carries it.
+
+    The envelope is read as the text the database holds and sent as it is: the database
+    extracts the few fields the routing key and headers need, so the relay neither parses
+    nor serialises an envelope (a third of its time per row, measured with `make bench`).
+    """
+    rows = (
+        Published.objects.filter(status=StatusChoice.SCHEDULE)
+        .order_by("added")
+        .select_for_update(skip_locked=True)
+        .annotate(
+            envelope=Cast("body", TextField()),
+            event_id=KT("body__id"),
+            event_type=KT("body__type"),
+            event_version=KT("body__version"),
+            correlation_id=KT("body__correlation_id"),
+            subject=KT("body__subject"),
+            sequence=KT("body__sequence"),
+            traceparent=KT("body__traceparent"),
+        )
+        .values_list(
+            "id",
+            "envelope",
+            "event_id",
+            "event_type",
+            "event_version",
+            "correlation_id",
+            "subject",
+            "sequence",
+            "traceparent",
+        )[:batch_size]
+    )
+    return [
+        (
+            row_id,
+            OutgoingMessage(
+                id=event_id,
+                routing_key=f"{event_type}.v{version}",
+                body=envelope,
+                correlation_id=correlation_id,
+                headers={"subject": subject, "sequence": int(sequence), "traceparent": traceparent or ""},
+            ),
+        )
+        for row_id, envelope, event_id, event_type, version, correlation_id, subject, sequence, traceparent in rows
+    ]
 
 
 def relay_pending(publisher: ConfirmingPublisher, *, batch_size: int | None = None) -> int:
@@ -73,11 +126,13 @@ def _take_turn() -> None:
 
 
 def _count_refusals(row_ids: list) -> None:
+    """Take back the mark of rows the broker refused: pending again, or failed for good
+    once they have been refused ``RELAY_MAX_ATTEMPTS`` times (``retry`` counts attempts)."""
     max_attempts = settings.BLIPAY_EVENTS["RELAY_MAX_ATTEMPTS"]
     logger.warning("broker refused %d event(s): %s", len(row_ids), row_ids[:10])
     rows = Published.objects.filter(id__in=row_ids)
-    rows.filter(retry__gte=max_attempts - 1).update(status=StatusChoice.FAILED, retry=F("retry") + 1)
-    rows.filter(status=StatusChoice.SCHEDULE).update(retry=F("retry") + 1)
+    rows.filter(retry__gte=max_attempts).update(status=StatusChoice.FAILED)
+    rows.filter(retry__lt=max_attempts).update(status=StatusChoice.SCHEDULE)
 
 
 def retry_failed(row_ids: list) -> int:
