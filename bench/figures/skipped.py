@@ -9,7 +9,8 @@ from bench.report import Figure, skipped
 
 
 def api_payments(context: Context) -> list[Figure]:
-    return [skipped("api_payments", "payments endpoint not built yet (issue 3)")]
+    # The endpoint (issue 3) landed in apps/payments while figures 1-4 were built.
+    return [skipped("api_payments", "load-test module not written yet (the payments endpoint of issue 3 just landed)")]
 
 
 def proxy_overhead(context: Context) -> list[Figure]:
