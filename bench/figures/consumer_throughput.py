@@ -31,11 +31,6 @@ from blipay.events.broker import (
 from blipay.events.consumers import ModuleConsumer
 from blipay.events.envelope import Envelope
 from blipay.events.models import AppliedVersion
-
-try:
-    from blipay.events.subscriptions import Subscription, register_handlers, routing_keys
-except ImportError:  # the handler table lived in blipay.events.consumers before it moved out
-    from blipay.events.consumers import Subscription, register_handlers, routing_keys  # type: ignore[no-redef]
 from blipay.events.subscriptions import Subscription, register_handlers, routing_keys
 
 MODULE = "bench"
