@@ -168,7 +168,9 @@ BLIPAY_EVENTS = {
     "RELAY_MAX_ATTEMPTS": int(os.environ.get("BLIPAY_RELAY_MAX_ATTEMPTS", "10")),
     "RELAY_SWEEP_SECONDS": float(os.environ.get("BLIPAY_RELAY_SWEEP_SECONDS", "5")),
     "OUTBOX_RETENTION_DAYS": int(os.environ.get("BLIPAY_OUTBOX_RETENTION_DAYS", "30")),
-    "CONSUMER_PREFETCH": int(os.environ.get("BLIPAY_CONSUMER_PREFETCH", "100")),
+    "CONSUMER_PREFETCH": int(os.environ.get("BLIPAY_CONSUMER_PREFETCH", "200")),
+    # Up to this many arrived messages are applied in one transaction, then acked.
+    "CONSUMER_BATCH": int(os.environ.get("BLIPAY_CONSUMER_BATCH", "100")),
     "CONSUMER_MAX_ATTEMPTS": int(os.environ.get("BLIPAY_CONSUMER_MAX_ATTEMPTS", "5")),
     "CONSUMER_RETRY_BASE_SECONDS": float(os.environ.get("BLIPAY_CONSUMER_RETRY_BASE_SECONDS", "0.2")),
 }

@@ -8,13 +8,11 @@ runs the same handler in a transaction and acks, with no inbox and no guard. Sam
 process, same prefetch; the clock runs from the first handler call to the last.
 """
 
-import json
 import time
 
-from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django_outbox_pattern.models import Received
-from kombu import Connection, Message, Queue
+from kombu import Connection, Queue
 from kombu.mixins import ConsumerMixin
 
 from bench import events, queues, replica
@@ -24,7 +22,6 @@ from blipay.events.broker import (
     EXCHANGE,
     ConfirmingPublisher,
     OutgoingMessage,
-    connect,
     dead_letter_queue,
     module_queue,
 )
@@ -63,23 +60,19 @@ class _Clock:
         }
 
 
-class _BareConsumer(ConsumerMixin):
-    """The same handler in a transaction, then the ack: no inbox claim, no version guard."""
+class _BareConsumer(ModuleConsumer):
+    """The runtime's own loop and batching, applying the same handler in one transaction per
+    batch, then the acks: no inbox claim, no version guard. The difference is their cost."""
 
     def __init__(self, queue: Queue, handler: _Clock) -> None:
-        self.connection = connect()
+        super().__init__(MODULE)
         self.queue = queue
         self.handler = handler
 
-    def get_consumers(self, consumer_class, channel) -> list:  # noqa: ANN001 - kombu's signature
-        prefetch = settings.BLIPAY_EVENTS["CONSUMER_PREFETCH"]
-        return [consumer_class(queues=[self.queue], on_message=self.on_message, prefetch_count=prefetch)]
-
-    def on_message(self, message: Message) -> None:
-        envelope = Envelope.from_dict(json.loads(message.body))
+    def apply(self, envelopes: list[Envelope]) -> None:
         with transaction.atomic():
-            self.handler(envelope)
-        message.ack()
+            for envelope in envelopes:
+                self.handler(envelope)
 
 
 def run(context: Context) -> list[Figure]:

@@ -36,7 +36,7 @@ from blipay.events.envelope import Envelope
 from blipay.events.errors import UnknownEventType
 from blipay.events.registry import event_type
 from blipay.events.relay import relay_pending
-from blipay.events.subscriptions import consuming_modules, routing_keys, subscriptions_of
+from blipay.events.subscriptions import Handler, consuming_modules, routing_keys, subscriptions_of
 
 logger = logging.getLogger("blipay.events.consumers")
 
@@ -48,32 +48,59 @@ class Outcome(enum.Enum):
 
 
 def deliver(module: str, envelope: Envelope, *, replay: bool = False) -> Outcome:
-    """Apply one event to ``module``'s handlers, exactly once in effect.
+    """Apply one event to ``module``'s handlers, exactly once in effect (see deliver_many)."""
+    return deliver_many(module, [envelope], replay=replay)[0]
+
+
+def deliver_many(module: str, envelopes: Sequence[Envelope], *, replay: bool = False) -> list[Outcome]:
+    """Apply events, in order, to ``module``'s handlers in one transaction with their inbox
+    rows: all of it commits, or none. Returns each event's outcome.
 
     With ``replay`` the inbox is bypassed (a replay is a deliberate second delivery) and
     only replayable handlers run. Handler errors propagate, after the rollback.
     """
-    kind = event_type(envelope.routing_key)
-    subscriptions = [
-        s
-        for s in subscriptions_of(module)
-        if s.event_type.routing_key == envelope.routing_key and (s.replayable or not replay)
-    ]
+    handlers = _handlers(module, replay=replay)
+    kinds = {envelope.routing_key: event_type(envelope.routing_key) for envelope in envelopes}
     with transaction.atomic():
-        if not replay and not inbox.claim(module, envelope):
-            return Outcome.DUPLICATE
-        fresh = not kind.state or inbox.advance_version(module, kind.aggregate, envelope.subject, envelope.sequence)
-        handlers = [s.handler for s in subscriptions if fresh or not s.skip_stale]
-        with caused_by(
-            correlation_id=envelope.correlation_id, causation_id=envelope.id, traceparent=envelope.traceparent
-        ):
-            for handler in handlers:
-                handler(envelope)
-    return Outcome.APPLIED if fresh else Outcome.STALE
+        if replay:
+            applying = list(envelopes)
+        else:
+            distinct = list({envelope.id: envelope for envelope in envelopes}.values())  # a repeat in the batch
+            claimed = inbox.claim(module, distinct)
+            applying = [envelope for envelope in distinct if envelope.id in claimed]
+        states = [e for e in applying if kinds[e.routing_key].state]
+        fresh = inbox.advance_versions(
+            module, [(kinds[e.routing_key].aggregate, e.subject, e.sequence, e.id) for e in states]
+        )
+        stateless = {e.id for e in applying if not kinds[e.routing_key].state}
+        for envelope in applying:
+            is_fresh = envelope.id in fresh or envelope.id in stateless
+            with caused_by(
+                correlation_id=envelope.correlation_id, causation_id=envelope.id, traceparent=envelope.traceparent
+            ):
+                for handler, skip_stale in handlers.get(envelope.routing_key, ()):
+                    if is_fresh or not skip_stale:
+                        handler(envelope)
+    applied = {e.id: (Outcome.APPLIED if e.id in fresh or e.id in stateless else Outcome.STALE) for e in applying}
+    return [applied.get(envelope.id, Outcome.DUPLICATE) for envelope in envelopes]
+
+
+def _handlers(module: str, *, replay: bool) -> dict[str, list[tuple[Handler, bool]]]:
+    table: dict[str, list[tuple[Handler, bool]]] = {}
+    for s in subscriptions_of(module):
+        if s.replayable or not replay:
+            table.setdefault(s.event_type.routing_key, []).append((s.handler, s.skip_stale))
+    return table
 
 
 class ModuleConsumer(ConsumerMixin):
-    """Reads ``blipay.<module>`` and delivers each message; reconnects when the broker drops."""
+    """Reads ``blipay.<module>`` and delivers its messages; reconnects when the broker drops.
+
+    Messages are applied in batches: whatever has arrived (up to ``CONSUMER_BATCH``) goes
+    through ``deliver_many`` in one transaction, then is acked. If the batch fails, each
+    message is delivered on its own, with retries and then the dead-letter queue, so one bad
+    message never holds back the others.
+    """
 
     def __init__(self, module: str, connection: Connection | None = None) -> None:
         self.module = module
@@ -83,12 +110,28 @@ class ModuleConsumer(ConsumerMixin):
         self.max_attempts = options["CONSUMER_MAX_ATTEMPTS"]
         self.retry_base = options["CONSUMER_RETRY_BASE_SECONDS"]
         self.prefetch = options["CONSUMER_PREFETCH"]
+        self.batch_size = options["CONSUMER_BATCH"]
+        self._batch: list[tuple[Message, Envelope]] = []
 
     def get_consumers(self, consumer_class, channel) -> list:  # noqa: ANN001 - kombu's signature
         return [consumer_class(queues=[self.queue], on_message=self.on_message, prefetch_count=self.prefetch)]
 
+    def consume(self, limit: int | None = None, timeout: float | None = None, safety_interval: float = 1, **kwargs):  # noqa: ANN201
+        """kombu's loop, but a short wait while a batch is open: a pause in the stream flushes it."""
+        self._batch = []  # after a reconnect the broker redelivers whatever was not acked
+        with self.consumer_context(**kwargs) as (connection, _, _):
+            while not self.should_stop:
+                try:
+                    connection.drain_events(timeout=0.002 if self._batch else safety_interval)
+                except TimeoutError:
+                    if self._batch:
+                        self.flush()
+                    else:
+                        connection.heartbeat_check()
+                yield
+            self.flush()
+
     def on_message(self, message: Message) -> None:
-        close_old_connections()
         try:
             envelope = Envelope.from_dict(json.loads(message.body))
             event_type(envelope.routing_key)
@@ -96,6 +139,31 @@ class ModuleConsumer(ConsumerMixin):
             logger.error("%s: unreadable message %s dead-lettered: %r", self.module, message.properties, exc)
             message.reject(requeue=False)
             return
+        self._batch.append((message, envelope))
+        if len(self._batch) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> None:
+        """Apply the open batch; acks follow its commit."""
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        close_old_connections()
+        try:
+            self.apply([envelope for _, envelope in batch])
+        except Exception as exc:  # noqa: BLE001 - the batch is retried message by message
+            logger.warning("%s: a batch of %d failed (%r); delivering one by one", self.module, len(batch), exc)
+            for message, envelope in batch:
+                self._deliver_alone(message, envelope)
+            return
+        for message, _ in batch:
+            message.ack()
+
+    def apply(self, envelopes: list[Envelope]) -> None:
+        """Apply a batch in one transaction (a benchmark swaps this to measure the inbox)."""
+        deliver_many(self.module, envelopes)
+
+    def _deliver_alone(self, message: Message, envelope: Envelope) -> None:
         error = ""
         for attempt in range(1, self.max_attempts + 1):
             try:
@@ -172,6 +240,7 @@ def drain(*, rounds: int = 50) -> int:
                         consumer.on_message(message)
                         moved += 1
                         delivered += 1
+                    consumer.flush()
             if not moved:
                 return delivered
     finally:

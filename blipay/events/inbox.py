@@ -7,6 +7,7 @@ Rows live in django-outbox-pattern's ``received`` table, one per (module, event)
 
 import json
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 
 from django.db import connection
@@ -22,49 +23,90 @@ def inbox_id(module: str, event_id: str) -> str:
     return f"{module}:{event_id}"
 
 
-def claim(module: str, envelope: Envelope) -> bool:
-    """Record that ``module`` applies ``envelope``; False if it already has.
+def claim(module: str, envelopes: Sequence[Envelope]) -> set[str]:
+    """Record that ``module`` applies these events; return the ids it had not applied yet.
 
-    A row left failed by an earlier attempt is claimed again. Call inside the handler's
-    transaction: a concurrent duplicate waits on the unique ``msg_id`` and then sees it taken.
+    A row left failed by an earlier attempt is claimed again. Call inside the handlers'
+    transaction: a concurrent duplicate waits on the unique ``msg_id``, then sees it taken.
+    ``envelopes`` must have distinct ids.
     """
+    if not envelopes:
+        return set()
     now = timezone.now()
-    pk = Received._meta.pk.get_db_prep_value(uuid.uuid4(), connection)
     added = Received._meta.get_field("added").get_db_prep_value(now, connection)
     expires = Received._meta.get_field("expires_at").get_db_prep_value(now + timedelta(days=1), connection)
-    headers = json.dumps(_headers(module, envelope))
+    new_id = Received._meta.pk.get_db_prep_value
+    rows = [
+        (
+            new_id(uuid.uuid4(), connection),
+            inbox_id(module, envelope.id),
+            json.dumps(_headers(module, envelope)),
+            json.dumps(envelope.to_dict()),
+            added,
+            expires,
+            StatusChoice.SUCCEEDED,
+        )
+        for envelope in envelopes
+    ]
     with connection.cursor() as cursor:
-        # One round trip: insert, or take back a failed row; RETURNING says whether we won.
+        # One statement for the whole batch: insert, or take back failed rows; RETURNING
+        # names the rows this transaction won.
         cursor.execute(
-            "INSERT INTO received (id, msg_id, headers, body, added, expires_at, retry, status)"
-            " VALUES (%s, %s, %s, %s, %s, %s, 0, %s)"
-            " ON CONFLICT (msg_id) DO UPDATE SET status = excluded.status"
-            " WHERE received.status = %s RETURNING id",
+            "INSERT INTO received (id, msg_id, headers, body, added, expires_at, retry, status) VALUES "
+            + ", ".join(["(%s, %s, %s, %s, %s, %s, 0, %s)"] * len(rows))
+            + " ON CONFLICT (msg_id) DO UPDATE SET status = excluded.status"
+            " WHERE received.status = %s RETURNING msg_id",
+            [value for row in rows for value in row] + [StatusChoice.FAILED],
+        )
+        prefix = len(module) + 1
+        return {msg_id[prefix:] for (msg_id,) in cursor.fetchall()}
+
+
+def advance_versions(module: str, events: Sequence[tuple[str, str, int, str]]) -> set[str]:
+    """Take ``(aggregate, subject, sequence, event id)`` in delivery order; return the ids of
+    the events newer than what ``module`` holds (and than those before them), and move its
+    versions forward. Three statements, however many events."""
+    newest: dict[tuple[str, str], int] = {}
+    for aggregate, subject, sequence, _ in events:
+        newest[aggregate, subject] = max(sequence, newest.get((aggregate, subject), sequence))
+    if not newest:
+        return set()
+    table = AppliedVersion._meta.db_table
+    keys = list(newest)
+    with connection.cursor() as cursor:
+        # Make a row exist for every key, then lock them all: the versions read next can't
+        # move under us, even for an aggregate this module has never seen.
+        cursor.execute(
+            f"INSERT INTO {table} (consumer, aggregate, subject, sequence) VALUES "
+            + ", ".join(["(%s, %s, %s, -1)"] * len(keys))
+            + " ON CONFLICT (consumer, aggregate, subject) DO NOTHING",
+            [value for aggregate, subject in keys for value in (module, aggregate, subject)],
+        )
+    held = {
+        (row.aggregate, row.subject): row.sequence
+        for row in AppliedVersion.objects.select_for_update()
+        .filter(consumer=module, subject__in={subject for _, subject in keys})
+        .only("aggregate", "subject", "sequence")
+        if (row.aggregate, row.subject) in newest
+    }
+    fresh = set()
+    for aggregate, subject, sequence, event_id in events:
+        if sequence > held[aggregate, subject]:
+            fresh.add(event_id)
+            held[aggregate, subject] = sequence
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (consumer, aggregate, subject, sequence) VALUES "
+            + ", ".join(["(%s, %s, %s, %s)"] * len(keys))
+            + " ON CONFLICT (consumer, aggregate, subject) DO UPDATE SET sequence = excluded.sequence"
+            f" WHERE {table}.sequence < excluded.sequence",
             [
-                pk,
-                inbox_id(module, envelope.id),
-                headers,
-                json.dumps(envelope.to_dict()),
-                added,
-                expires,
-                StatusChoice.SUCCEEDED,
-                StatusChoice.FAILED,
+                value
+                for (aggregate, subject) in keys
+                for value in (module, aggregate, subject, newest[aggregate, subject])
             ],
         )
-        return cursor.fetchone() is not None
-
-
-def advance_version(module: str, aggregate: str, subject: str, sequence: int) -> bool:
-    """Move ``module``'s version of the aggregate to ``sequence``; False if it holds that or newer."""
-    table = AppliedVersion._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (consumer, aggregate, subject, sequence) VALUES (%s, %s, %s, %s)"
-            " ON CONFLICT (consumer, aggregate, subject) DO UPDATE SET sequence = excluded.sequence"
-            f" WHERE {table}.sequence < excluded.sequence RETURNING sequence",
-            [module, aggregate, subject, sequence],
-        )
-        return cursor.fetchone() is not None
+    return fresh
 
 
 def forget_versions(module: str) -> int:
