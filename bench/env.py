@@ -1,14 +1,15 @@
 """What the bench needs around it: its database, the broker's STOMP port, child processes."""
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -75,16 +76,72 @@ def ensure_stomp(*, timeout: float = 60.0) -> bool:
     return True
 
 
-def child_env() -> dict[str, str]:
-    return {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONUNBUFFERED": "1"}
+def ensure_wrk() -> str:
+    """The path of ``wrk`` (figure 5's load generator), installed from Debian if missing."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    try:
+        subprocess.run(["apt-get", "install", "-y", "wrk"], check=False, capture_output=True, timeout=300)
+        if not shutil.which("wrk"):
+            subprocess.run(["apt-get", "update"], check=True, capture_output=True, timeout=300)
+            subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, capture_output=True, timeout=300)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise BenchSetupError(f"could not install wrk (apt-get install -y wrk): {exc!r}") from exc
+    found = shutil.which("wrk")
+    if not found:
+        raise BenchSetupError("wrk is still missing after apt-get install -y wrk")
+    return found
+
+
+def vhost_create(name: str) -> str:
+    """A fresh RabbitMQ virtual host for the block's processes; the BROKER_URL that reaches it.
+
+    Figure 5 relays real Blipay events (payment.saved, …): in a vhost of its own they never
+    reach the module queues of a Blipay running on the default vhost.
+    """
+    if not name.startswith("blipay_bench"):
+        raise BenchSetupError(f"refusing to recreate vhost {name!r}: the bench's vhosts are named blipay_bench…")
+    parts = urlsplit(os.environ["BROKER_URL"])
+    user = parts.username or "guest"
+    try:
+        vhost_delete(name)
+        subprocess.run(["rabbitmqctl", "-q", "add_vhost", name], check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            ["rabbitmqctl", "-q", "set_permissions", "-p", name, user, ".*", ".*", ".*"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise BenchSetupError(f"could not create the RabbitMQ vhost {name}: {exc!r}") from exc
+    return urlunsplit(parts._replace(path="/" + quote(name, safe="")))
+
+
+def vhost_delete(name: str) -> None:
+    """Drop the vhost with every queue and message in it (a no-op when it doesn't exist)."""
+    subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], check=False, capture_output=True, timeout=60)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def child_env(overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings", "PYTHONUNBUFFERED": "1", **(overrides or {})}
 
 
 @contextmanager
-def child(name: str, argv: Sequence[str]) -> Iterator[subprocess.Popen]:
-    """Run ``argv`` (a Python module or script of this repo) for the block; its output goes to a log."""
+def child(name: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> Iterator[subprocess.Popen]:
+    """Run ``argv`` (a Python module or script of this repo) for the block; its output goes to a log.
+
+    ``env`` overrides variables of the bench's environment (e.g. ``BROKER_URL``).
+    """
     RESULTS.mkdir(parents=True, exist_ok=True)
     with (RESULTS / f"{name}.log").open("w") as log:
-        process = subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=child_env(), stdout=log, stderr=log)
+        process = subprocess.Popen([sys.executable, *argv], cwd=ROOT, env=child_env(env), stdout=log, stderr=log)
         try:
             yield process
         finally:

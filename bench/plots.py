@@ -24,13 +24,14 @@ def write(figures: Sequence[Figure], folder: Path) -> list[Path]:
         fig.tight_layout()
         written.append(_save(fig, folder / f"{file}.png"))
     if panels:
-        fig = Canvas(figsize=(12.8, 8.4))
-        axes = fig.subplots(2, 2)
+        columns = (len(panels) + 1) // 2
+        fig = Canvas(figsize=(6.4 * columns, 8.4))
+        axes = fig.subplots(2, columns, squeeze=False)
         for ax, (_, draw) in zip(axes.flat, panels, strict=False):
             draw(ax, by_name)
         for ax in list(axes.flat)[len(panels) :]:
             ax.set_visible(False)
-        fig.suptitle("make bench: Blipay event backbone vs anchors (PostgreSQL + RabbitMQ, localhost)")
+        fig.suptitle("make bench: Blipay's event backbone and API vs anchors (PostgreSQL + RabbitMQ, localhost)")
         fig.tight_layout()
         written.append(_save(fig, folder / "latest.png"))
     return written
@@ -129,10 +130,38 @@ def _consumer(ax: Axes, figures: dict[str, Figure]) -> None:
     ax.grid(alpha=0.3)
 
 
+def _api(ax: Axes, figures: dict[str, Figure]) -> None:
+    api = figures["api_payments"]
+    concurrency = figures["api_payments_p99"].details.get("concurrency") if "api_payments_p99" in figures else None
+    lines = (
+        ("ours", OURS, "-", api.ours_label),
+        ("keyed", OURS, ":", f"{api.ours_label} + Idempotency-Key"),
+        ("anchor", ANCHOR, "-", api.anchor_label),
+    )
+    for key, color, style, label in lines:
+        run = api.series.get(key)
+        if not run:
+            continue
+        share = [percent / 100 for percent in run["percent"]]
+        p99 = run["ms"][run["percent"].index(99)]
+        text = f"{label}: {run['per_s']:,.0f}/s, p99 {p99:.0f} ms"
+        ax.plot(run["ms"], share, color=color, linestyle=style, label=text)
+    ax.set_xscale("log")
+    ax.axvline(100, color="red", linestyle=":", label="target p99 100 ms")
+    ax.set(
+        title=f"Figure 5: API latency under load (wrk, {concurrency} connections, CDF)",
+        xlabel="ms per request (log scale)",
+        ylabel="share of requests",
+    )
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3, which="both")
+
+
 # (PNG file name, the figure it draws, how)
 _PANELS = [
     ("relay_throughput", "relay_throughput", _drain),
     ("relay_latency", "relay_latency_p99", _latency),
     ("consumer_throughput", "consumer_throughput", _consumer),
     ("relay_latency_over_time", "relay_latency_p99", _latency_over_time),
+    ("api_payments", "api_payments", _api),
 ]

@@ -6,7 +6,7 @@
 """
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -31,12 +31,18 @@ def anchor_relay() -> Iterator[subprocess.Popen]:
 
 
 @contextmanager
-def celery_worker() -> Iterator[subprocess.Popen]:
-    """The worker as ``manage.py serve`` starts it (prefork, two processes), on the bench's queue, no beat."""
+def celery_worker(
+    *, name: str = "celery-worker", overrides: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
+    """The worker as ``manage.py serve`` starts it (prefork, two processes), on the bench's queue, no beat.
+
+    With ``overrides`` (another ``BROKER_URL``) the queue lives, and is dropped, elsewhere.
+    """
     argv = ["-m", "celery", "-A", "blipay", "worker", "-Q", QUEUE, "-c", "2", "-n", "bench@%h", "-l", "info"]
     try:
-        with env.child("celery-worker", argv) as process:
+        with env.child(name, argv, env=overrides) as process:
             yield process
     finally:
-        with connect() as broker:
-            broker.default_channel.queue_delete(QUEUE)
+        if not overrides:
+            with connect() as broker:
+                broker.default_channel.queue_delete(QUEUE)

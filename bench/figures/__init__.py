@@ -3,7 +3,7 @@
 from collections.abc import Callable
 
 from bench.context import Context
-from bench.figures import consumer_throughput, relay_ceiling, relay_latency, relay_throughput, skipped
+from bench.figures import api_payments, consumer_throughput, relay_ceiling, relay_latency, relay_throughput, skipped
 from bench.report import Figure
 
 Run = Callable[[Context], list[Figure]]
@@ -13,6 +13,6 @@ FIGURES: dict[str, Run] = {
     "relay_latency_p99": relay_latency.run,
     "relay_ceiling": relay_ceiling.run,  # after relay_throughput: it compares against that figure
     "consumer_throughput": consumer_throughput.run,
-    "api_payments": skipped.api_payments,
+    "api_payments": api_payments.run,
     "proxy_overhead": skipped.proxy_overhead,
 }

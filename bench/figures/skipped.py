@@ -1,4 +1,4 @@
-"""Figures 5 and 6 wait for what they measure: they print their skip lines until then.
+"""Figure 6 waits for what it measures: it prints its skip line until then.
 
 To add one, write ``bench/figures/<name>.py`` with ``run(context) -> list[Figure]`` and
 put it in ``bench.figures.FIGURES`` in place of its entry here.
@@ -6,11 +6,6 @@ put it in ``bench.figures.FIGURES`` in place of its entry here.
 
 from bench.context import Context
 from bench.report import Figure, skipped
-
-
-def api_payments(context: Context) -> list[Figure]:
-    # The endpoint (issue 3) landed in apps/payments while figures 1-4 were built.
-    return [skipped("api_payments", "load-test module not written yet (the payments endpoint of issue 3 just landed)")]
 
 
 def proxy_overhead(context: Context) -> list[Figure]:

@@ -1,0 +1,266 @@
+"""Figure 5: payments/s and p99 latency of ``POST /api/v1/payments`` under a steady load,
+vs a bare DRF endpoint doing one INSERT on the same stack (the framework's ceiling).
+
+The production setup, all on 127.0.0.1: gunicorn serving ``blipay.wsgi`` (4 sync workers)
+on the bench's PostgreSQL database, ``BLIPAY_RATE_LIMITS=off``, and a Celery worker taking
+the relay kicks every payment's commit queues (prefork, two processes, as ``manage.py
+serve`` starts it), on a RabbitMQ vhost of the figure's own (dropped afterwards). The load
+generator is wrk at a fixed concurrency: each request pays as one of 1,000 funded members
+chosen at random. Ours and the anchor alternate in rounds; after each round of ours the
+bench waits for the relay to send every event before the next round starts, so one
+figure's backlog never weighs on the other's.
+"""
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import connection
+from kombu import Connection
+
+from bench import env, events, relays
+from bench.context import Context
+from bench.report import Figure, median
+from bench.server_urls import CREATE_TABLE, TABLE
+
+VHOST = "blipay_bench_api"
+OURS_PATH = "/api/v1/payments"
+ANCHOR_PATH = "/bench/bare-insert"
+LUA = Path(__file__).resolve().parent.parent / "api_load.lua"
+WORKERS = 4  # gunicorn sync workers: 2 per core (see bench/README.md)
+CONCURRENCY = 8  # wrk connections: 2 per worker, so a worker never waits for the next request
+AMOUNT = 1_000  # rupiah per payment (api_load.lua sends it)
+BALANCE = 100_000_000  # per member: 100,000 payments, far more than a run makes
+TARGET_RATIO = 0.40
+TARGET_P99_MS = 100.0
+CATCH_UP_TIMEOUT = 120.0
+
+
+@dataclass
+class Load:
+    """One wrk run against one path."""
+
+    path: str
+    seconds: float
+    requests: int
+    statuses: dict[str, int]
+    socket_errors: dict[str, int]
+    latency_us: dict
+    relay_caught_up_after_s: float | None = None
+    percentiles: list[tuple[float, float]] = field(default_factory=list)  # (percent, ms)
+
+    @property
+    def created(self) -> int:
+        return self.statuses.get("201", 0)
+
+    @property
+    def failed(self) -> int:
+        """Responses other than 201, plus requests that got no response at all."""
+        socket = sum(v for k, v in self.socket_errors.items() if k != "status")
+        return self.requests - self.created + socket
+
+    @property
+    def rate(self) -> float:
+        return self.created / self.seconds
+
+    def ms(self, percent: float) -> float:
+        return dict(self.percentiles)[percent]
+
+    def summary(self) -> dict:
+        return {
+            "per_s": round(self.rate, 1),
+            "requests": self.requests,
+            "statuses": self.statuses,
+            "socket_errors": self.socket_errors,
+            **{f"p{q:g}_ms": round(self.ms(q), 2) for q in (50, 90, 99, 99.9)},
+            "max_ms": round(self.latency_us["max"] / 1000, 2),
+            "relay_caught_up_after_s": self.relay_caught_up_after_s,
+        }
+
+
+def run(context: Context) -> list[Figure]:
+    members = context.size(1_000, 100)
+    round_seconds = context.duration(10.0, 3.0)
+    rounds = context.size(3, 1)
+    wrk = env.ensure_wrk()
+    _bare_table()
+    broker_url = env.vhost_create(VHOST)
+    actors = env.RESULTS / "api-actors.txt"
+    try:
+        overrides = {"BROKER_URL": broker_url}
+        setup_seconds = _setup(members, actors, overrides)
+        port = env.free_port()
+        server = [
+            *("-m", "gunicorn", "blipay.wsgi:application", "--bind", f"127.0.0.1:{port}"),
+            *("--workers", str(WORKERS), "--worker-class", "sync", "--graceful-timeout", "5"),
+        ]
+        server_env = {**overrides, "DJANGO_SETTINGS_MODULE": "bench.server_settings", "BLIPAY_RATE_LIMITS": "off"}
+        with (
+            relays.celery_worker(name="api-celery-worker", overrides=overrides),
+            env.child("api-gunicorn", server, env=server_env),
+        ):
+            url = f"http://127.0.0.1:{port}"
+            _wait_until_serving(url, actors)
+            load = _Loader(wrk, url, actors, broker_url)
+            # Warm-up, not measured: every worker's first requests, and proof that the relay runs.
+            load(OURS_PATH, 3.0, catch_up=True)
+            load(ANCHOR_PATH, 3.0)
+            ours, anchor = [], []
+            for _ in range(rounds):
+                ours.append(load(OURS_PATH, round_seconds, catch_up=True))
+                anchor.append(load(ANCHOR_PATH, round_seconds))
+            keyed = load(OURS_PATH, round_seconds, catch_up=True, idempotency_keys=True)
+    finally:
+        env.vhost_delete(VHOST)
+        actors.unlink(missing_ok=True)
+    return _figures(ours, anchor, keyed, members=members, setup_seconds=setup_seconds, round_seconds=round_seconds)
+
+
+def _bare_table() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(CREATE_TABLE)
+        cursor.execute(f"TRUNCATE {TABLE}")
+
+
+def _setup(members: int, actors: Path, overrides: dict[str, str]) -> float:
+    """Register and fund the members in a child process on the figure's vhost."""
+    started = time.perf_counter()
+    argv = [
+        *(sys.executable, "-m", "bench.api_setup", "--members", str(members), "--merchants", "10"),
+        *("--balance", str(BALANCE), "--out", str(actors)),
+    ]
+    # No relay kicks during the set-up: it drains the events itself at the end.
+    child_env = env.child_env({**overrides, "BLIPAY_RELAY_ON_COMMIT": "false"})
+    with (env.RESULTS / "api-setup.log").open("w") as log:
+        done = subprocess.run(argv, cwd=env.ROOT, env=child_env, stdout=log, stderr=log, timeout=600, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.api_setup failed (exit {done.returncode}): see bench/results/api-setup.log")
+    return time.perf_counter() - started
+
+
+def _wait_until_serving(url: str, actors: Path, *, timeout: float = 60.0) -> None:
+    token, merchant = actors.read_text().split("\n", 1)[0].split()
+    body = json.dumps({"merchant_id": merchant, "amount": AMOUNT}).encode()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            request = urllib.request.Request(url + ANCHOR_PATH, data=body, headers=headers, method="POST")
+            with urllib.request.urlopen(request, timeout=5) as response:
+                if response.status == 201:
+                    return
+        except (OSError, urllib.error.URLError):
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"gunicorn did not answer in {timeout:.0f}s: see bench/results/api-gunicorn.log")
+        time.sleep(0.25)
+
+
+class _Loader:
+    def __init__(self, wrk: str, url: str, actors: Path, broker_url: str) -> None:
+        self.wrk, self.url, self.actors, self.broker_url = wrk, url, actors, broker_url
+
+    def __call__(self, path: str, seconds: float, *, catch_up: bool = False, idempotency_keys: bool = False) -> Load:
+        argv = [
+            *(self.wrk, "-t1", f"-c{CONCURRENCY}", f"-d{seconds:g}s", "--timeout", "10s", "-s", str(LUA)),
+            *(self.url, "--", path, str(self.actors), "1" if idempotency_keys else "0"),
+        ]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
+        line = next((x for x in done.stdout.splitlines() if x.startswith("BENCHJSON ")), None)
+        if done.returncode != 0 or line is None:
+            raise RuntimeError(f"wrk failed (exit {done.returncode}): {done.stderr.strip() or done.stdout[-500:]}")
+        result = json.loads(line.removeprefix("BENCHJSON "))
+        load = Load(
+            path=path,
+            seconds=result["duration_us"] / 1e6,
+            requests=result["requests"],
+            statuses=result["statuses"],
+            socket_errors=result["errors"],
+            latency_us=result["latency_us"],
+            percentiles=[(q, us / 1000) for q, us in result["latency_us"]["percentiles"]],
+        )
+        if catch_up:
+            load.relay_caught_up_after_s = self._relay_caught_up()
+        return load
+
+    def _relay_caught_up(self) -> float:
+        """Seconds until every event is sent and no relay kick waits (the relay's lag at the end)."""
+        started = time.perf_counter()
+        with Connection(self.broker_url) as broker:
+            channel = broker.channel()
+            while events.pending() or channel.queue_declare(relays.QUEUE, passive=True).message_count:
+                if time.perf_counter() - started > CATCH_UP_TIMEOUT:
+                    raise RuntimeError(f"the relay did not catch up in {CATCH_UP_TIMEOUT:.0f}s: is the worker running?")
+                time.sleep(0.05)
+        return round(time.perf_counter() - started, 2)
+
+
+def _figures(
+    ours: list[Load], anchor: list[Load], keyed: Load, *, members: int, setup_seconds: float, round_seconds: float
+) -> list[Figure]:
+    failed = sum(run.failed for run in [*ours, *anchor, keyed])
+    valid = failed == 0
+    invalid = [] if valid else [f"INVALID: {failed} requests without a 201"]
+    typical_ours = _median_run(ours)
+    typical_anchor = _median_run(anchor)
+    details = {
+        "server": f"gunicorn {WORKERS} sync workers, blipay.wsgi, bench.server_settings, BLIPAY_RATE_LIMITS=off",
+        "relay": "Celery worker, prefork -c 2, kicked on commit, own RabbitMQ vhost",
+        "load": f"wrk -t1 -c{CONCURRENCY}, {len(ours)} rounds of {round_seconds:g} s per endpoint, alternating",
+        "members": members,
+        "merchants": 10,
+        "setup_seconds": round(setup_seconds, 1),
+        "requests_without_201": failed,
+        "valid": valid,
+        "ours_runs": [run.summary() for run in ours],
+        "anchor_runs": [run.summary() for run in anchor],
+        "ours_with_idempotency_key": keyed.summary(),
+    }
+    throughput = Figure(
+        name="api_payments",
+        unit="requests/s",
+        ours=median([run.rate for run in ours]),
+        anchor=median([run.rate for run in anchor]),
+        ours_label="POST /api/v1/payments",
+        anchor_label="bare DRF endpoint, one INSERT",
+        targets=[f"ratio >= {TARGET_RATIO:.2f}", *invalid],
+        details=details,
+        series={"ours": _series(typical_ours), "anchor": _series(typical_anchor), "keyed": _series(keyed)},
+    )
+    throughput.met = valid and throughput.ratio is not None and throughput.ratio >= TARGET_RATIO
+    latency = Figure(
+        name="api_payments_p99",
+        unit="ms",
+        ours=median([run.ms(99) for run in ours]),
+        anchor=median([run.ms(99) for run in anchor]),
+        higher_is_better=False,
+        ours_label=throughput.ours_label,
+        anchor_label=throughput.anchor_label,
+        targets=[f"ours <= {TARGET_P99_MS:.0f} ms at c={CONCURRENCY}", *invalid],
+        details={
+            "concurrency": CONCURRENCY,
+            "ours_p50_ms": round(median([run.ms(50) for run in ours]), 2),
+            "anchor_p50_ms": round(median([run.ms(50) for run in anchor]), 2),
+            "ours_p99_runs_ms": [round(run.ms(99), 2) for run in ours],
+            "anchor_p99_runs_ms": [round(run.ms(99), 2) for run in anchor],
+        },
+    )
+    latency.met = valid and latency.ours is not None and latency.ours <= TARGET_P99_MS
+    return [throughput, latency]
+
+
+def _median_run(runs: list[Load]) -> Load:
+    return sorted(runs, key=lambda run: run.rate)[len(runs) // 2]
+
+
+def _series(run: Load) -> dict:
+    return {
+        "per_s": round(run.rate, 1),
+        "percent": [q for q, _ in run.percentiles],
+        "ms": [round(ms, 3) for _, ms in run.percentiles],
+    }
