@@ -182,6 +182,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True
+# Celery closes Django's database connections after every task unless told to reuse them:
+# a reconnect per relay kick cost PostgreSQL half a core under load (make bench, figure 5).
+CELERY_DB_REUSE_MAX = 1000
 CELERY_BEAT_SCHEDULE = {
     "relay-sweep": {"task": "blipay.events.relay", "schedule": BLIPAY_EVENTS["RELAY_SWEEP_SECONDS"]},
     "outbox-cleanup": {"task": "blipay.events.cleanup", "schedule": 3600.0},

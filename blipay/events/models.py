@@ -24,3 +24,16 @@ class AppliedVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.consumer}: {self.aggregate} {self.subject} @ {self.sequence}"
+
+
+class RelayKick(models.Model):
+    """A single row: set while a relay kick waits in Celery's queue, cleared when the relay
+    starts draining. Commits that find it set need no kick of their own."""
+
+    pending = models.BooleanField(default=False)
+
+    class Meta:
+        db_table = "blipay_relay_kick"
+
+    def __str__(self) -> str:
+        return "a kick is queued" if self.pending else "no kick queued"

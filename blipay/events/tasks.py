@@ -9,13 +9,15 @@ from django.conf import settings
 from blipay.events import inbox
 from blipay.events import relay as outbox_relay
 from blipay.events.errors import BrokerUnavailable
+from blipay.events.outbox import relay_kick_taken
 
 logger = logging.getLogger("blipay.events.tasks")
 
 
 @shared_task(name="blipay.events.relay", ignore_result=True)
 def relay() -> int:
-    """Send every pending outbox row. Kicked after each commit that emitted; swept by beat."""
+    """Send every pending outbox row. Kicked after commits that emitted; swept by beat."""
+    relay_kick_taken()
     try:
         return outbox_relay.relay_in_process()
     except BrokerUnavailable as exc:
