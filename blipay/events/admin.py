@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published, Received
 
+from blipay.admin import ReadOnly
 from blipay.events import relay
 from blipay.events.consumers import deliver
 from blipay.events.envelope import Envelope
@@ -19,7 +20,7 @@ admin.site.unregister(Received)
 
 
 @admin.register(Published)
-class OutboxAdmin(admin.ModelAdmin):
+class OutboxAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("added", "destination", "subject", "sequence", "status", "retry", "correlation_id")
     list_filter = ("status", "destination")
     search_fields = ("=id", "=body__correlation_id", "=body__subject")
@@ -45,12 +46,6 @@ class OutboxAdmin(admin.ModelAdmin):
         count = relay.retry_failed(list(queryset.values_list("id", flat=True)))
         self.message_user(request, f"{count} failed event(s) queued for the relay again.")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Published | None = None) -> bool:
-        return False
-
 
 class ConsumerFilter(admin.SimpleListFilter):
     title = "consumer"
@@ -75,7 +70,7 @@ class EventTypeFilter(admin.SimpleListFilter):
 
 
 @admin.register(Received)
-class InboxAdmin(admin.ModelAdmin):
+class InboxAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("added", "consumer", "destination", "status", "retry", "correlation_id", "error")
     list_filter = ("status", ConsumerFilter, EventTypeFilter)
     search_fields = ("=msg_id", "=headers__correlation_id", "=headers__event_id")
@@ -106,21 +101,9 @@ class InboxAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, f"{row.msg_id}: {outcome.value}")
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Received | None = None) -> bool:
-        return False
-
 
 @admin.register(AppliedVersion)
-class AppliedVersionAdmin(admin.ModelAdmin):
+class AppliedVersionAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("consumer", "aggregate", "subject", "sequence")
     list_filter = ("consumer", "aggregate")
     search_fields = ("=subject",)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: AppliedVersion | None = None) -> bool:
-        return False
