@@ -42,20 +42,18 @@ def _save(fig: Canvas, path: Path) -> Path:
     return path
 
 
+def _ours_and_anchor(ax: Axes, figure: Figure, count: str) -> None:
+    """Both sides' running count over time, labelled with their rates."""
+    for side, color, label, rate in (
+        ("ours", OURS, figure.ours_label, figure.ours),
+        ("anchor", ANCHOR, figure.anchor_label, figure.anchor),
+    ):
+        ax.plot(figure.series[side]["t"], figure.series[side][count], color=color, label=f"{label}: {rate:,.0f}/s")
+
+
 def _drain(ax: Axes, figures: dict[str, Figure]) -> None:
     relay = figures["relay_throughput"]
-    ax.plot(
-        relay.series["ours"]["t"],
-        relay.series["ours"]["arrived"],
-        color=OURS,
-        label=f"{relay.ours_label}: {relay.ours:,.0f}/s",
-    )
-    ax.plot(
-        relay.series["anchor"]["t"],
-        relay.series["anchor"]["arrived"],
-        color=ANCHOR,
-        label=f"{relay.anchor_label}: {relay.anchor:,.0f}/s",
-    )
+    _ours_and_anchor(ax, relay, "arrived")
     ceiling = figures.get("relay_ceiling")
     if ceiling is not None and ceiling.series.get("ceiling"):
         ax.plot(
@@ -113,18 +111,7 @@ def _latency_over_time(ax: Axes, figures: dict[str, Figure]) -> None:
 
 def _consumer(ax: Axes, figures: dict[str, Figure]) -> None:
     consumer = figures["consumer_throughput"]
-    ax.plot(
-        consumer.series["ours"]["t"],
-        consumer.series["ours"]["applied"],
-        color=OURS,
-        label=f"{consumer.ours_label}: {consumer.ours:,.0f}/s",
-    )
-    ax.plot(
-        consumer.series["anchor"]["t"],
-        consumer.series["anchor"]["applied"],
-        color=ANCHOR,
-        label=f"{consumer.anchor_label}: {consumer.anchor:,.0f}/s",
-    )
+    _ours_and_anchor(ax, consumer, "applied")
     ax.set(title="Figure 4: one consumer process applying 10,000 events", xlabel="seconds", ylabel="events applied")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
