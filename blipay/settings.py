@@ -53,6 +53,55 @@ DEBUG = _env_bool("BLIPAY_DEBUG", False)
 ALLOWED_HOSTS = os.environ.get("BLIPAY_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 PORT = int(os.environ.get("PORT", "8000"))
 
+# --- one codebase, two shapes ----------------------------------------------------------
+# The monolith runs every module. An extracted service (BLIPAY_SERVICE=notifications) is
+# the same code started for its modules alone: their apps, URLs and consumers, on its own
+# database, fed by the broker. Each service name maps to the modules it runs.
+MODULES = ["members", "merchants", "wallet", "payments", "notifications", "promotions", "overview"]
+SERVICE_MODULES = {"notifications": ["notifications"]}
+BLIPAY_SERVICE = os.environ.get("BLIPAY_SERVICE", "").strip()
+if BLIPAY_SERVICE and BLIPAY_SERVICE not in SERVICE_MODULES:
+    raise ValueError(f"BLIPAY_SERVICE={BLIPAY_SERVICE!r}: extractable services are {', '.join(SERVICE_MODULES)}")
+# Who this process is: "monolith", or the service's name. It names queues and X-Served-By.
+BLIPAY_DEPLOYMENT = BLIPAY_SERVICE or "monolith"
+BLIPAY_MODULES = SERVICE_MODULES[BLIPAY_SERVICE] if BLIPAY_SERVICE else MODULES
+
+
+def _services(value: str) -> dict[str, str]:
+    """``name=url[,name=url…]`` → {name: url}: the only upstreams the strangler may call."""
+    services = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        name, _, url = item.partition("=")
+        parts = urlsplit(url.strip())
+        if (
+            not name.strip()
+            or parts.scheme not in {"http", "https"}
+            or not parts.hostname
+            or parts.path not in {"", "/"}
+        ):
+            raise ValueError(f"BLIPAY_SERVICES: {item!r} is not name=http://host:port")
+        services[name.strip()] = f"{parts.scheme}://{parts.netloc}"
+    return services
+
+
+BLIPAY_SERVICES = _services(os.environ.get("BLIPAY_SERVICES", ""))
+# The monolith signs the caller's identity for its services with this key (HMAC-SHA256);
+# during a rotation signatures made with the previous key are still accepted.
+BLIPAY_INTERNAL_KEY = os.environ.get("BLIPAY_INTERNAL_KEY", "blipay-dev-internal-key")
+BLIPAY_INTERNAL_KEY_PREVIOUS = os.environ.get("BLIPAY_INTERNAL_KEY_PREVIOUS", "") or None
+# Proxy hops whose X-Forwarded-For is believed (e.g. the nginx in front); nobody else's.
+BLIPAY_TRUSTED_PROXIES = frozenset(
+    filter(None, os.environ.get("BLIPAY_TRUSTED_PROXIES", "").replace(" ", "").split(","))
+)
+BLIPAY_STRANGLER = {
+    # Requests in flight to one upstream at once; past it a request falls back at once.
+    "UPSTREAM_CONCURRENCY": int(os.environ.get("BLIPAY_STRANGLER_UPSTREAM_CONCURRENCY", "32")),
+    # Shadow copies waiting for the comparison worker; past it a copy is skipped and counted.
+    "SHADOW_QUEUE": int(os.environ.get("BLIPAY_STRANGLER_SHADOW_QUEUE", "200")),
+    # How often each process writes its traffic counters (report and canary analysis read them).
+    "FLUSH_SECONDS": float(os.environ.get("BLIPAY_STRANGLER_FLUSH_SECONDS", "1")),
+}
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -67,17 +116,17 @@ INSTALLED_APPS = [
     "blipay",
     "blipay.events",
     "blipay.api",
-    "apps.members",
-    "apps.merchants",
-    "apps.wallet",
-    "apps.payments",
-    "apps.notifications",
-    "apps.promotions",
-    "apps.overview",
+    *(f"apps.{module}" for module in BLIPAY_MODULES),
+    *([] if BLIPAY_SERVICE else ["strangler"]),
 ]
 
 MIDDLEWARE = [
     "blipay.api.middleware.RequestIDMiddleware",
+    # The monolith routes first, before any other middleware costs the request anything;
+    # a service instead refuses any /api/v1/ request without a valid signed identity.
+    "blipay.identity.middleware.ServiceIdentityMiddleware"
+    if BLIPAY_SERVICE
+    else "strangler.middleware.StranglerMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -124,6 +173,25 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "EXCEPTION_HANDLER": "blipay.api.errors.exception_handler",
 }
+if BLIPAY_SERVICE:
+    # A service never sees credentials: the caller is who the monolith's signature says.
+    REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = ["blipay.identity.middleware.SignedIdentityAuthentication"]
+    # Only the monolith can reach a service's API (its requests are signed), so the public
+    # host and scheme it forwards are trusted: links and Location then carry the public ones.
+    USE_X_FORWARDED_HOST = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Used identity nonces, shared by every worker of a deployment: Redis when REDIS_URL is
+# set, else a table in the deployment's own database.
+REDIS_URL = os.environ.get("REDIS_URL") or None
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "nonces": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "blipay"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "blipay_nonces"}
+    ),
+}
 
 # Rate limits (DRF rate strings). BLIPAY_RATE_LIMITS=off switches them all off.
 BLIPAY_RATE_LIMITS = (
@@ -159,6 +227,9 @@ LOGGING = {
 BROKER_URL = os.environ.get("BROKER_URL") or "memory://"
 BLIPAY_EVENTS = {
     "EXCHANGE": "blipay.events",
+    # Queues are named per deployment: the monolith's notifications queue and a service's
+    # are two queues, each getting its own copy of every event.
+    "QUEUE_PREFIX": f"blipay.service.{BLIPAY_SERVICE}" if BLIPAY_SERVICE else "blipay",
     # Kick the relay (a Celery task) after each commit that emitted. Off when a standalone
     # `manage.py relay` loop drains the outbox instead.
     "RELAY_ON_COMMIT": _env_bool("BLIPAY_RELAY_ON_COMMIT", True),
@@ -176,6 +247,9 @@ BLIPAY_EVENTS = {
 }
 
 CELERY_BROKER_URL = BROKER_URL
+# Each deployment's tasks go to its own queue: a service's email task taken by the
+# monolith's worker would find no notification row there and send nothing.
+CELERY_TASK_DEFAULT_QUEUE = f"blipay.{BLIPAY_DEPLOYMENT}.tasks"
 CELERY_TASK_ALWAYS_EAGER = _env_bool("BLIPAY_CELERY_EAGER", BROKER_URL.startswith("memory://"))
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True

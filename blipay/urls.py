@@ -1,6 +1,9 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from blipay.events.views import inbox_has
 
 MODULES_WITH_ENDPOINTS = ["members", "merchants", "wallet", "payments", "notifications", "promotions"]
 
@@ -8,8 +11,16 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    *(path("api/v1/", include(f"apps.{module}.urls")) for module in MODULES_WITH_ENDPOINTS),
+    # A deployment serves the endpoints of the modules it runs (every one, in the monolith).
+    *(
+        path("api/v1/", include(f"apps.{module}.urls"))
+        for module in MODULES_WITH_ENDPOINTS
+        if module in settings.BLIPAY_MODULES
+    ),
+    path("internal/inbox/<str:module>/<str:event_id>", inbox_has, name="internal-inbox"),
 ]
+if "strangler" in settings.INSTALLED_APPS:
+    urlpatterns.append(path("internal/strangler/", include("strangler.urls")))
 
 handler404 = "blipay.api.errors.json_404"
 handler500 = "blipay.api.errors.json_500"

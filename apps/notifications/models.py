@@ -1,6 +1,7 @@
 import uuid
 
 from django.db import models
+from django.utils import timezone
 
 
 class MemberContact(models.Model):
@@ -35,7 +36,8 @@ class Notification(models.Model):
     body = models.TextField()
     source_event_id = models.UUIDField(help_text="the event this notification reacts to")
     emailed_at = models.DateTimeField(null=True, blank=True, help_text="when the email was handed to the mail server")
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the side that sent it; a copy kept on the other side carries the same time.
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from apps.notifications.events import NotificationSent
 from apps.notifications.models import MemberContact, Notification
@@ -68,6 +69,27 @@ def balance_change_notify(
         subject=subject,
         body=body,
         source_event_id=source_event_id,
+    )
+
+
+def notification_copy_save(*, notification: dict, source_event_id: str) -> None:
+    """Keep a copy of a notification the other deployment sent (from notification.sent);
+    the sender's own event finds its row and changes nothing. A copy is never emailed."""
+    sent_at = parse_datetime(notification["created_at"])
+    Notification.objects.get_or_create(
+        id=notification["id"],
+        defaults={
+            "member_id": notification["member_id"],
+            "kind": notification["kind"],
+            "channel": notification["channel"],
+            "recipient": notification["recipient"],
+            "subject": notification["subject"],
+            "body": notification["body"],
+            "source_event_id": source_event_id,
+            "created_at": sent_at,
+            # The sender emails it; marked so that "email again" never sends a copy here.
+            "emailed_at": sent_at if notification["recipient"] else None,
+        },
     )
 
 

@@ -1,10 +1,13 @@
-"""The first middleware: every request gets an ``X-Request-ID`` that becomes the
-``correlation_id`` of every event it causes, and every response echoes it."""
+"""The outermost middleware: every request gets an ``X-Request-ID`` that becomes the
+``correlation_id`` of every event it causes, and every response echoes it. API responses
+also say which deployment served them (``X-Served-By``), unless the strangler already
+set it for an answer it forwarded."""
 
 import re
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from blipay.events.context import caused_by
@@ -24,4 +27,6 @@ class RequestIDMiddleware:
         with caused_by(correlation_id=request_id, causation_id=None, traceparent=request.headers.get("traceparent")):
             response = self.get_response(request)
         response["X-Request-ID"] = request_id
+        if request.path_info.startswith("/api/"):
+            response.headers.setdefault("X-Served-By", settings.BLIPAY_DEPLOYMENT)
         return response

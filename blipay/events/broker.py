@@ -43,13 +43,24 @@ def declare_topology(channel: Any) -> None:
         module_queue(module, routing_keys(module))(channel).declare()
 
 
-def module_queue(module: str, routing_keys: Sequence[str]) -> Queue:
-    """The durable queue a consuming module reads, bound to the routing keys it handles.
+# A message with this header is a replay (a backfill): only replayable handlers apply it.
+REPLAY_HEADER = "x-blipay-replay"
 
-    On RabbitMQ a message the module rejects moves to ``blipay.<module>.dead``.
+
+def queue_name(module: str, *, deployment: str | None = None) -> str:
+    """``blipay.<module>`` for the monolith, ``blipay.service.<service>.<module>`` for an
+    extracted service: each deployment reads its own copy of the stream."""
+    deployment = deployment or settings.BLIPAY_DEPLOYMENT
+    prefix = "blipay" if deployment == "monolith" else f"blipay.service.{deployment}"
+    return f"{prefix}.{module}"
+
+
+def module_queue(module: str, routing_keys: Sequence[str]) -> Queue:
+    """The durable queue this deployment's ``module`` reads, bound to the routing keys it
+    handles. On RabbitMQ a message the module rejects moves to ``<queue>.dead``.
     """
     return Queue(
-        f"blipay.{module}",
+        queue_name(module),
         exchange=EXCHANGE,
         bindings=[binding(EXCHANGE, routing_key=key) for key in routing_keys],
         durable=True,
@@ -61,7 +72,8 @@ def module_queue(module: str, routing_keys: Sequence[str]) -> Queue:
 
 
 def dead_letter_queue(module: str) -> Queue:
-    return Queue(f"blipay.{module}.dead", exchange=Exchange(""), routing_key=f"blipay.{module}.dead", durable=True)
+    name = f"{queue_name(module)}.dead"
+    return Queue(name, exchange=Exchange(""), routing_key=name, durable=True)
 
 
 CONTENT_TYPE, CONTENT_ENCODING = "application/json", "utf-8"

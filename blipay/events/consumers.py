@@ -29,8 +29,8 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from kombu import Connection, Message
 from kombu.mixins import ConsumerMixin
 
-from blipay.events import inbox
-from blipay.events.broker import ConfirmingPublisher, connect, module_queue
+from blipay.events import control, inbox
+from blipay.events.broker import REPLAY_HEADER, ConfirmingPublisher, connect, module_queue
 from blipay.events.context import caused_by
 from blipay.events.envelope import Envelope
 from blipay.events.errors import UnknownEventType
@@ -68,28 +68,37 @@ def deliver_many(module: str, envelopes: Sequence[Envelope], *, replay: bool = F
             distinct = list({envelope.id: envelope for envelope in envelopes}.values())  # a repeat in the batch
             claimed = inbox.claim(module, distinct)
             applying = [envelope for envelope in distinct if envelope.id in claimed]
+        # Side effects run only where the module is owned; a handover marker in the batch
+        # moves ownership for the events after it.
+        owning = replay or control.owns(module)
         states = [e for e in applying if kinds[e.routing_key].state]
         fresh = inbox.advance_versions(
             module, [(kinds[e.routing_key].aggregate, e.subject, e.sequence, e.id) for e in states]
         )
         stateless = {e.id for e in applying if not kinds[e.routing_key].state}
         for envelope in applying:
+            if envelope.type == control.ModuleHandover.name:
+                owning = control.handover_apply(module, envelope)
+                continue
             is_fresh = envelope.id in fresh or envelope.id in stateless
             with caused_by(
                 correlation_id=envelope.correlation_id, causation_id=envelope.id, traceparent=envelope.traceparent
             ):
-                for handler, skip_stale in handlers.get(envelope.routing_key, ()):
-                    if is_fresh or not skip_stale:
+                for handler, skip_stale, side_effect in handlers.get(envelope.routing_key, ()):
+                    if (is_fresh or not skip_stale) and (owning or not side_effect):
                         handler(envelope)
+        if not replay:
+            control.advance_position(module, applying)
     applied = {e.id: (Outcome.APPLIED if e.id in fresh or e.id in stateless else Outcome.STALE) for e in applying}
     return [applied.get(envelope.id, Outcome.DUPLICATE) for envelope in envelopes]
 
 
-def _handlers(module: str, *, replay: bool) -> dict[str, list[tuple[Handler, bool]]]:
-    table: dict[str, list[tuple[Handler, bool]]] = {}
+def _handlers(module: str, *, replay: bool) -> dict[str, list[tuple[Handler, bool, bool]]]:
+    """routing key → (handler, skip_stale, is a side effect), in registration order."""
+    table: dict[str, list[tuple[Handler, bool, bool]]] = {}
     for s in subscriptions_of(module):
         if s.replayable or not replay:
-            table.setdefault(s.event_type.routing_key, []).append((s.handler, s.skip_stale))
+            table.setdefault(s.event_type.routing_key, []).append((s.handler, s.skip_stale, not s.replayable))
     return table
 
 
@@ -138,6 +147,13 @@ class ModuleConsumer(ConsumerMixin):
         except (ValueError, KeyError, TypeError, UnknownEventType) as exc:
             logger.error("%s: unreadable message %s dead-lettered: %r", self.module, message.properties, exc)
             message.reject(requeue=False)
+            return
+        if message.headers.get(REPLAY_HEADER):
+            # A backfill addressed to this deployment: it rebuilds copies and causes no side
+            # effect. Applied in its place in the stream, on its own.
+            self.flush()
+            deliver(self.module, envelope, replay=True)
+            message.ack()
             return
         self._batch.append((message, envelope))
         if len(self._batch) >= self.batch_size:

@@ -37,3 +37,36 @@ class RelayKick(models.Model):
 
     def __str__(self) -> str:
         return "a kick is queued" if self.pending else "no kick queued"
+
+
+class StreamPosition(models.Model):
+    """How far a consuming module of this deployment has read the event stream: the time
+    of the newest event it has applied. Two deployments answering differently while their
+    positions differ are lagging, not disagreeing (the strangler's comparison reads it)."""
+
+    consumer = models.CharField(max_length=64, primary_key=True)
+    event_time = models.DateTimeField()
+
+    class Meta:
+        db_table = "blipay_stream_position"
+
+    def __str__(self) -> str:
+        return f"{self.consumer} @ {self.event_time.isoformat()}"
+
+
+class ModuleOwner(models.Model):
+    """Which deployment runs a module's side effects. No row: the monolith does. Changed
+    only by a ``module.handover`` marker taken from the module's own queue, so every
+    deployment switches at the same point of the stream."""
+
+    module = models.CharField(max_length=64, primary_key=True)
+    owner = models.CharField(max_length=64)
+    epoch = models.PositiveIntegerField(default=0)
+    marker_id = models.CharField(max_length=64)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "blipay_module_owner"
+
+    def __str__(self) -> str:
+        return f"{self.module}: owned by {self.owner} (epoch {self.epoch})"

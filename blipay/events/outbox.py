@@ -31,9 +31,24 @@ def emit(
     """
     if not transaction.get_connection(using).in_atomic_block:
         raise NotInTransaction(f"emit({event_type.routing_key}) must run inside transaction.atomic()")
+    envelope = envelope_of(event_type, subject=subject, sequence=sequence, data=data)
+    Published(
+        id=envelope.id,
+        destination=event_type.name,
+        version=f"v{event_type.version}",  # Published.save() makes destination the routing key
+        body=envelope.to_dict(),
+        headers={"dop-correlation-id": envelope.correlation_id},
+    ).save(force_insert=True, using=using)
+    _kick_relay_on_commit(using)
+    return envelope
+
+
+def envelope_of(event_type: EventType, *, subject: str, sequence: int, data: dict[str, Any]) -> Envelope:
+    """A new event of ``event_type``, validated, caused by whatever is running now. emit()
+    puts it in the outbox; the strangler sends a control message straight to one queue."""
     event_type.validate(data)
     cause = current_cause()
-    envelope = Envelope(
+    return Envelope(
         id=str(uuid.uuid4()),
         type=event_type.name,
         version=event_type.version,
@@ -46,15 +61,6 @@ def emit(
         traceparent=cause.child_traceparent(),
         data=data,
     )
-    Published(
-        id=envelope.id,
-        destination=event_type.name,
-        version=f"v{event_type.version}",  # Published.save() makes destination the routing key
-        body=envelope.to_dict(),
-        headers={"dop-correlation-id": cause.correlation_id},
-    ).save(force_insert=True, using=using)
-    _kick_relay_on_commit(using)
-    return envelope
 
 
 def _kick_relay_on_commit(using: str) -> None:

@@ -10,6 +10,7 @@ from blipay.events.envelope import Envelope
 from blipay.events.registry import EventType
 
 Handler = Callable[[Envelope], None]
+HANDOVER_ROUTING_KEY = "module.handover.v1"  # registered in blipay.events.control
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,12 @@ def subscriptions_of(module: str) -> tuple[Subscription, ...]:
 
 
 def routing_keys(module: str, *, replayable_only: bool = False) -> list[str]:
-    return sorted({s.event_type.routing_key for s in subscriptions_of(module) if s.replayable or not replayable_only})
+    """What ``module``'s queue is bound to: the types it handles and, unless only replayable
+    ones are asked for, the handover marker (see blipay.events.control)."""
+    keys = {s.event_type.routing_key for s in subscriptions_of(module) if s.replayable or not replayable_only}
+    if not replayable_only:
+        keys.add(HANDOVER_ROUTING_KEY)
+    return sorted(keys)
 
 
 def autodiscover() -> None:

@@ -1,0 +1,112 @@
+"""What moves a module between deployments: who owns its side effects, and how far each
+deployment has read the stream. Both travel through the module's own queue, in order with
+the events, so every deployment acts at the same point of the stream.
+
+- ``module.handover`` (emitted through the outbox): from the marker on, the named deployment
+  runs the module's side effects (its non-replayable handlers); the others keep only their
+  copies (replayable handlers). Events before the marker are the old owner's, events after
+  it the new owner's: none is handled by both, none by neither.
+- ``module.backfilled``: the last message of a backfill, addressed to one deployment's
+  queue; once it is in that deployment's inbox, everything before it has been applied.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.conf import settings
+from django.db import connection
+from django.utils.dateparse import parse_datetime
+
+from blipay.events.envelope import Envelope
+from blipay.events.models import ModuleOwner, StreamPosition
+from blipay.events.registry import EventType, register
+
+MONOLITH = "monolith"
+
+ModuleHandover = register(
+    EventType(
+        name="module.handover",
+        version=1,
+        source="events",
+        state=False,
+        description="From this point of the stream on, `owner` runs the module's side effects.",
+        schema={
+            "type": "object",
+            "required": ["module", "owner", "epoch"],
+            "additionalProperties": False,
+            "properties": {
+                "module": {"type": "string", "minLength": 1},
+                "owner": {"type": "string", "minLength": 1},
+                "epoch": {"type": "integer", "minimum": 1},
+            },
+        },
+    )
+)
+
+ModuleBackfilled = register(
+    EventType(
+        name="module.backfilled",
+        version=1,
+        source="events",
+        state=False,
+        description="The last message of a backfill: everything before it reached the deployment.",
+        schema={
+            "type": "object",
+            "required": ["module", "events"],
+            "additionalProperties": False,
+            "properties": {"module": {"type": "string"}, "events": {"type": "integer", "minimum": 0}},
+        },
+    )
+)
+
+CONTROL_ROUTING_KEYS = [ModuleHandover.routing_key]
+
+
+def owner_of(module: str) -> str:
+    row = ModuleOwner.objects.filter(module=module).values_list("owner", flat=True).first()
+    return row or MONOLITH
+
+
+def owns(module: str) -> bool:
+    """Does this deployment run ``module``'s side effects?"""
+    return owner_of(module) == settings.BLIPAY_DEPLOYMENT
+
+
+def handover_apply(module: str, envelope: Envelope) -> bool:
+    """Take a handover marker from ``module``'s queue (inside the delivery's transaction);
+    return whether this deployment owns the module from now on. A marker for another
+    module, or older than the epoch held, changes nothing."""
+    data = envelope.data
+    if data["module"] == module:
+        held = ModuleOwner.objects.filter(module=module).values_list("epoch", flat=True).first() or 0
+        if data["epoch"] > held:
+            ModuleOwner.objects.update_or_create(
+                module=module, defaults={"owner": data["owner"], "epoch": data["epoch"], "marker_id": envelope.id}
+            )
+    return owns(module)
+
+
+def next_epoch(module: str) -> int:
+    return (ModuleOwner.objects.filter(module=module).values_list("epoch", flat=True).first() or 0) + 1
+
+
+def advance_position(module: str, envelopes: Sequence[Envelope]) -> None:
+    """Move ``module``'s stream position to the newest of ``envelopes`` (one statement)."""
+    newest = max((parse_datetime(e.time) for e in envelopes), default=None)
+    if newest is None:
+        return
+    table = StreamPosition._meta.db_table
+    value = StreamPosition._meta.get_field("event_time").get_db_prep_value(newest, connection)
+    larger = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (consumer, event_time) VALUES (%s, %s) ON CONFLICT (consumer) DO UPDATE"
+            f" SET event_time = {larger}({table}.event_time, excluded.event_time)",
+            [module, value],
+        )
+
+
+def position(modules: Sequence[str]) -> datetime | None:
+    """The newest event time ``modules`` have applied here (None: nothing yet)."""
+    times = StreamPosition.objects.filter(consumer__in=list(modules)).values_list("event_time", flat=True)
+    return max(times, default=None)

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StranglerConfig(AppConfig):
+    name = "strangler"
+    verbose_name = "Strangler: routes to extracted services"
