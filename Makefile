@@ -10,7 +10,7 @@ REAL_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672//
 TEST_VHOST ?= blipay_test
 TEST_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672/$(TEST_VHOST)
 
-.PHONY: install run test lint test-embedded test-real bench clean
+.PHONY: install run run-service test lint test-embedded test-real bench clean
 
 $(INSTALLED): requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,16 @@ run: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	$(PY) manage.py serve
+
+# An extracted service: the same code for one module, on its own database, fed by the
+# monolith's broker. E.g. make run-service SERVICE=notifications PORT=8001
+#   DATABASE_URL=postgres://postgres@127.0.0.1:5432/blipay_notifications BROKER_URL=amqp://guest:guest@127.0.0.1:5672//
+run-service: install
+	@test -n "$(SERVICE)" || { echo "usage: make run-service SERVICE=notifications [PORT=8001] DATABASE_URL=… BROKER_URL=…"; exit 2; }
+	BLIPAY_SERVICE=$(SERVICE) BLIPAY_VAR_DIR=$${BLIPAY_VAR_DIR:-var/$(SERVICE)} $(PY) manage.py service_prepare
+	BLIPAY_SERVICE=$(SERVICE) BLIPAY_VAR_DIR=$${BLIPAY_VAR_DIR:-var/$(SERVICE)} $(PY) manage.py migrate --noinput
+	BLIPAY_SERVICE=$(SERVICE) BLIPAY_VAR_DIR=$${BLIPAY_VAR_DIR:-var/$(SERVICE)} $(PY) manage.py createcachetable
+	BLIPAY_SERVICE=$(SERVICE) BLIPAY_VAR_DIR=$${BLIPAY_VAR_DIR:-var/$(SERVICE)} $(PY) manage.py serve --port $${PORT:-8001}
 
 # The whole suite: lint and import contracts, then the tests on the embedded defaults
 # (SQLite + in-process broker), then all of them on PostgreSQL + RabbitMQ.

@@ -155,6 +155,8 @@ TEMPLATES = [
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or None
 DATABASES = {"default": _database(DATABASE_URL)}
+# A service keeps no credential table: it never sees a credential (blipay.db_router).
+DATABASE_ROUTERS = ["blipay.db_router.DeploymentRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -262,6 +264,9 @@ CELERY_DB_REUSE_MAX = 1000
 CELERY_BEAT_SCHEDULE = {
     "relay-sweep": {"task": "blipay.events.relay", "schedule": BLIPAY_EVENTS["RELAY_SWEEP_SECONDS"]},
     "outbox-cleanup": {"task": "blipay.events.cleanup", "schedule": 3600.0},
-    "topups-expire": {"task": "payments.expire_topups", "schedule": 60.0},
     "idempotency-keys-forget": {"task": "blipay.api.forget_old_keys", "schedule": 3600.0},
 }
+if "payments" in BLIPAY_MODULES:
+    CELERY_BEAT_SCHEDULE["topups-expire"] = {"task": "payments.expire_topups", "schedule": 60.0}
+if not BLIPAY_SERVICE:
+    CELERY_BEAT_SCHEDULE["canary-analysis"] = {"task": "strangler.analyse", "schedule": 5.0}
