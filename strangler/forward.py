@@ -207,10 +207,13 @@ def read_body(request: HttpRequest) -> bytes:
     meta = request.META
     if "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower() and meta.get("wsgi.input_terminated"):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2**31
-        body = meta["wsgi.input"].read(limit + 1)
-        if len(body) > limit:
-            raise ValueError("request body over the upload limit")
-        return body
+        chunks, size = [], 0
+        while chunk := meta["wsgi.input"].read(STREAM_CHUNK):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise ValueError("request body over the upload limit")
+        return b"".join(chunks)
     return request.body
 
 

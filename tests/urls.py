@@ -3,7 +3,12 @@ from django.urls import path
 from blipay.urls import handler404, handler500
 from blipay.urls import urlpatterns as blipay_urlpatterns
 from tests.eventsink.views import ping
+from tests.strangler.views import monolith_echo
 
-urlpatterns = [*blipay_urlpatterns, path("test/ping", ping)]
+urlpatterns = [
+    *blipay_urlpatterns,
+    path("test/ping", ping),
+    path("api/v1/echo/<str:what>", monolith_echo),
+]
 
 __all__ = ["handler404", "handler500", "urlpatterns"]
