@@ -19,7 +19,7 @@ fallback or a shadow copy needs it again. Django's upload limit bounds it.
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.cookies import CookieError, Morsel
 from urllib.parse import quote, urlsplit
@@ -285,7 +285,12 @@ class _RawSetCookie(Morsel):
 
 
 def client_response(
-    request: HttpRequest, up: Upstream, answer: urllib3.BaseHTTPResponse, *, on_done: callable, tee: list | None = None
+    request: HttpRequest,
+    up: Upstream,
+    answer: urllib3.BaseHTTPResponse,
+    *,
+    on_done: Callable[[], None],
+    tee: list | None = None,
 ) -> HttpResponse:
     """The Django response that passes ``answer`` to the client, streamed. ``on_done``
     runs once the body is passed on (or the client went away); ``tee`` collects a copy of
@@ -296,7 +301,7 @@ def client_response(
         on_done()
         response: HttpResponse = HttpResponse(b"", status=answer.status)
     else:
-        response = StreamingHttpResponse(_stream(up, answer, on_done, tee), status=answer.status)
+        response = StreamingHttpResponse(_Body(up, answer, on_done, tee), status=answer.status)
     del response["Content-Type"]  # only what the service sent
     dropped = (
         HOP_BY_HOP
@@ -317,19 +322,30 @@ def client_response(
     return response
 
 
-def _stream(up: Upstream, answer: urllib3.BaseHTTPResponse, on_done: callable, tee: list | None) -> Iterator[bytes]:
-    try:
-        for chunk in answer.stream(STREAM_CHUNK, decode_content=False):
-            if tee is not None:
-                tee.append(chunk)
+class _Body:
+    """The answer's body, passed on chunk by chunk. Django registers its ``close`` with the
+    response, and every WSGI server closes a response, so the upstream connection and the
+    concurrency slot come back even when the client goes away before or during the body
+    (closing a generator that never started would run no ``finally``)."""
+
+    def __init__(self, up: Upstream, answer: urllib3.BaseHTTPResponse, on_done: Callable[[], None], tee: list | None):
+        self.up, self.answer, self.on_done, self.tee = up, answer, on_done, tee
+        self.closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.answer.stream(STREAM_CHUNK, decode_content=False):
+            if self.tee is not None:
+                self.tee.append(chunk)
             yield chunk
-    finally:
-        # Also when the client goes away mid-body: the generator is closed, the upstream
-        # connection is closed rather than returned half-read.
-        if not answer.isclosed() and answer.length_remaining:
-            answer.close()
-        finish(up, answer)
-        on_done()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        if self.answer.length_remaining:  # not read to the end: the connection can't be reused
+            self.answer.close()
+        finish(self.up, self.answer)
+        self.on_done()
 
 
 def now_ms() -> float:

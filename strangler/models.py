@@ -77,9 +77,11 @@ class RouteChange(models.Model):
 
 
 class TableVersion(models.Model):
-    """One row, bumped with every route change: processes reload the table when it moves."""
+    """One row, given a new random value with every route change: processes reload the
+    table when it differs from the one they loaded (a counter could come back to a value
+    a process has seen, after the table is emptied)."""
 
-    version = models.PositiveBigIntegerField(default=0)
+    version = models.CharField(max_length=32, default="")
 
 
 class Traffic(models.Model):

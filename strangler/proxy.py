@@ -199,13 +199,19 @@ def shadowed(request: HttpRequest, route: Route, caller: Caller, get_response: G
     if route.serve == Route.SERVICE:
 
         def compare_later(status: int, chunks: list[bytes], content_type: str, stream_position: str) -> None:
-            if not reason and sum(map(len, chunks)) <= route.shadow_body_cap:
-                shadow.submit(copy.answered(Route.SERVICE, status, b"".join(chunks), content_type, stream_position))
+            if reason:
+                return
+            if sum(map(len, chunks)) > route.shadow_body_cap:
+                traffic.count(route.name, Route.SERVICE, _since(route), shadow_skipped=1)
+                return
+            shadow.submit(copy.answered(Route.SERVICE, status, b"".join(chunks), content_type, stream_position))
 
         # If the service fails and the monolith answers instead, there is nothing to compare.
         return to_service(request, route, caller, get_response, on_answered=compare_later)
     response = monolith(request, route, get_response)
-    if not reason and not response.streaming and len(response.content) <= route.shadow_body_cap:
+    if not reason and (response.streaming or len(response.content) > route.shadow_body_cap):
+        traffic.count(route.name, Route.MONOLITH, _since(route), shadow_skipped=1)
+    elif not reason:
         shadow.submit(
             copy.answered(
                 Route.MONOLITH,

@@ -2,12 +2,12 @@
 Every change is checked, audited (who, when, through what, from what to what, why) and
 bumps the table's version, so every process reloads it within seconds."""
 
+import uuid
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from strangler.models import Route, RouteChange, TableVersion
@@ -79,7 +79,7 @@ def route_saved(route: Route, *, before: dict[str, Any] | None, actor: str, via:
 
 def _audit(name: str, before: dict | None, after: dict | None, *, actor: str, via: str, reason: str) -> None:
     RouteChange.objects.create(route=name, actor=actor, via=via, before=before, after=after, reason=reason)
-    TableVersion.objects.filter(pk=1).update(version=F("version") + 1)  # the row is made by a migration
+    TableVersion.objects.update_or_create(pk=1, defaults={"version": uuid.uuid4().hex})
 
 
 def step_started(route: Route) -> datetime:

@@ -55,7 +55,7 @@ def compiled(route: Route) -> CompiledRoute:
 class RouteTable:
     def __init__(self) -> None:
         self._routes: tuple[CompiledRoute, ...] = ()
-        self._version: int | None = None
+        self._version: str | None = None
         self._checked = float("-inf")
         self._lock = threading.Lock()
 
@@ -72,7 +72,7 @@ class RouteTable:
             return  # another thread is reloading; this request uses the snapshot it has
         try:
             self._checked = time.monotonic()
-            version = TableVersion.objects.values_list("version", flat=True).first() or 0
+            version = TableVersion.objects.values_list("version", flat=True).first() or ""
             if version != self._version:
                 self._routes = tuple(compiled(route) for route in Route.objects.exclude(mode=Route.MONOLITH))
                 self._version = version

@@ -105,7 +105,9 @@ def test_a_gzip_answer_passes_through_compressed_with_its_own_length(client, ech
     assert echo.header("Accept-Encoding") == ["gzip"]
 
 
-@pytest.mark.parametrize(("method", "path", "status"), [("HEAD", "plain", 200), ("GET", "204", 204), ("GET", "304", 304)])
+@pytest.mark.parametrize(
+    ("method", "path", "status"), [("HEAD", "plain", 200), ("GET", "204", 204), ("GET", "304", 304)]
+)
 def test_answers_without_a_body_have_none(client, echo, echo_route, method, path, status):
     set_route("echo", "service")
 

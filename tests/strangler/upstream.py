@@ -61,7 +61,12 @@ class Upstream:
                 ("Set-Cookie", "b=2; Path=/; Secure; SameSite=None; Partitioned; Max-Age=60"),
             ]
         if kind == "hop":
-            headers += [("Connection", "X-Secret-Hop"), ("X-Secret-Hop", "1"), ("Keep-Alive", "timeout=5"), ("Proxy-Connection", "close")]
+            headers += [
+                ("Connection", "X-Secret-Hop"),
+                ("X-Secret-Hop", "1"),
+                ("Keep-Alive", "timeout=5"),
+                ("Proxy-Connection", "close"),
+            ]
         if kind == "redirect":
             headers.append(("Location", f"{self.url}/api/v1/echo/plain?x=1"))
             status = 302
@@ -98,7 +103,7 @@ class Upstream:
         return [value for key, value in request["headers"] if key.lower() == name.lower()]
 
 
-def _read_chunked(stream) -> bytes:  # noqa: ANN001
+def _read_chunked(stream) -> bytes:
     body = b""
     while True:
         size = int(stream.readline().strip() or b"0", 16)

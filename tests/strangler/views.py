@@ -16,4 +16,3 @@ def monolith_echo(request: HttpRequest, what: str) -> JsonResponse:
         {"value": VALUE["value"], "target": target, "method": request.method, "body": request.body.decode()},
         json_dumps_params={"separators": (", ", ": ")},
     )
-

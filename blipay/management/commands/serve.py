@@ -54,7 +54,21 @@ def _start_children() -> list[subprocess.Popen]:
     settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
     # Each deployment's worker has its own node name: two on one broker would fight over it.
     node = f"{settings.BLIPAY_DEPLOYMENT}@%h"
-    celery = [sys.executable, "-m", "celery", "-A", "blipay", "worker", "--beat", "-s", str(schedule), "-c", "2", "-n", node]
+    celery = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "blipay",
+        "worker",
+        "--beat",
+        "-s",
+        str(schedule),
+        "-c",
+        "2",
+        "-n",
+        node,
+    ]
     consume = [sys.executable, "manage.py", "consume", "--all"]
     return [subprocess.Popen(command, cwd=settings.BASE_DIR) for command in (celery, consume)]
 
