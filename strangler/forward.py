@@ -328,7 +328,9 @@ class _Body:
     concurrency slot come back even when the client goes away before or during the body
     (closing a generator that never started would run no ``finally``)."""
 
-    def __init__(self, up: Upstream, answer: urllib3.BaseHTTPResponse, on_done: Callable[[], None], tee: list | None):
+    def __init__(
+        self, up: Upstream, answer: urllib3.BaseHTTPResponse, on_done: Callable[[], None], tee: list | None
+    ) -> None:
         self.up, self.answer, self.on_done, self.tee = up, answer, on_done, tee
         self.closed = False
 

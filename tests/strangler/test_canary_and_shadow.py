@@ -110,7 +110,7 @@ def test_automatic_canary_analysis_promotes_a_healthy_service_step_by_step(clien
     steps = []
     for _ in range(4):
         _traffic(client, 400)
-        call_command("strangler", "analyse", stdout=(out := _Out()))
+        call_command("strangler", "analyse", stdout=_Out())
         route = Route.objects.get(name="echo")
         steps.append((route.mode, route.percent))
         table.forget()
