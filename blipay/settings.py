@@ -44,6 +44,8 @@ def _database(url: str | None) -> dict:
         "PORT": parts.port or 5432,
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
+        # Which deployment a connection belongs to, in pg_stat_activity.
+        "OPTIONS": {"application_name": f"blipay-{os.environ.get('BLIPAY_SERVICE') or 'monolith'}"},
         "TEST": {"NAME": f"test_{unquote(parts.path.lstrip('/')) or 'blipay'}"},
     }
 
@@ -205,6 +207,7 @@ BLIPAY_RATE_LIMITS = (
 BLIPAY_BANK_WEBHOOK_SECRET = os.environ.get("BLIPAY_BANK_WEBHOOK_SECRET", "blipay-dev-bank-secret")
 BLIPAY_TOPUP_TTL_HOURS = int(os.environ.get("BLIPAY_TOPUP_TTL_HOURS", "24"))
 EMAIL_BACKEND = os.environ.get("BLIPAY_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = os.environ.get("BLIPAY_EMAIL_FILE_PATH", str(VAR_DIR / "mail"))  # the file backend's folder
 DEFAULT_FROM_EMAIL = "Blipay <no-reply@blipay.test>"
 SPECTACULAR_SETTINGS = {
     "TITLE": "Blipay API",

@@ -110,9 +110,10 @@ def handover(module: str, *, to: str, timeout: float = 60) -> str:
     service = service_of(module)
     base = _service_url(service)
     owner = MONOLITH if to == MONOLITH else service
+    # Epochs only grow, even after the outbox forgot old markers: a marker redelivered late
+    # never moves ownership back. Milliseconds: two handovers are seconds apart at least.
+    epoch = int(time.time() * 1000)
     with transaction.atomic():
-        # Epochs only grow: a marker redelivered late never moves ownership back.
-        epoch = Published.objects.filter(destination=ModuleHandover.routing_key, body__data__module=module).count() + 1
         envelope = emit(
             ModuleHandover, subject=module, sequence=epoch, data={"module": module, "owner": owner, "epoch": epoch}
         )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
-from django.db import close_old_connections
+from django.db import connection
 
 from blipay.events.control import position
 from strangler import compare, traffic
@@ -98,7 +98,8 @@ def _work(copies: queue.Queue) -> None:
         except Exception:
             logger.exception("shadow comparison of %s %s failed", copy.request.method, copy.request.path)
         finally:
-            close_old_connections()
+            # Copies come and go: the worker doesn't keep a database connection between them.
+            connection.close()
             copies.task_done()
 
 

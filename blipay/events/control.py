@@ -86,10 +86,6 @@ def handover_apply(module: str, envelope: Envelope) -> bool:
     return owns(module)
 
 
-def next_epoch(module: str) -> int:
-    return (ModuleOwner.objects.filter(module=module).values_list("epoch", flat=True).first() or 0) + 1
-
-
 def advance_position(module: str, envelopes: Sequence[Envelope]) -> None:
     """Move ``module``'s stream position to the newest of ``envelopes`` (one statement)."""
     newest = max((parse_datetime(e.time) for e in envelopes), default=None)

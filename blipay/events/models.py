@@ -61,7 +61,7 @@ class ModuleOwner(models.Model):
 
     module = models.CharField(max_length=64, primary_key=True)
     owner = models.CharField(max_length=64)
-    epoch = models.PositiveIntegerField(default=0)
+    epoch = models.PositiveBigIntegerField(default=0)
     marker_id = models.CharField(max_length=64)
     changed_at = models.DateTimeField(auto_now=True)
 

@@ -12,6 +12,8 @@ from strangler import breaker, traffic
 from strangler.models import Route
 from strangler.routes import route_set
 from strangler.table import table
+from tests.strangler import service
+from tests.strangler.service import Service
 from tests.strangler.upstream import Upstream
 
 
@@ -59,6 +61,31 @@ def staff_token() -> str:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_counters() -> Iterator[None]:
+def _fresh_state() -> Iterator[None]:
+    """Each test starts from the table in its database (not the snapshot of the one before)
+    and ends with this process's counters written."""
+    table.forget()
     yield
     traffic.flush()
+
+
+@pytest.fixture(scope="session")
+def notifications_service(django_db_setup, django_db_blocker) -> Iterator[Service]:
+    """The extracted notifications service, running for the whole session."""
+    running = service.start()
+    yield running
+    service.stop(running)
+
+
+@pytest.fixture
+def extracted(notifications_service, settings) -> Service:
+    """The monolith (this process) knows the service; the route starts at the monolith."""
+    settings.BLIPAY_SERVICES = {**settings.BLIPAY_SERVICES, "notifications": notifications_service.url}
+    breaker.reset()
+    # The contract's first route, as the migration makes it (a transactional test empties tables).
+    Route.objects.get_or_create(
+        name="notifications",
+        defaults={"service": "notifications", "methods": "GET,HEAD", "path": "/api/v1/members/{id}/notifications"},
+    )
+    table.forget()
+    return notifications_service

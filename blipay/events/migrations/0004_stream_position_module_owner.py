@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
             fields=[
                 ("module", models.CharField(max_length=64, primary_key=True, serialize=False)),
                 ("owner", models.CharField(max_length=64)),
-                ("epoch", models.PositiveIntegerField(default=0)),
+                ("epoch", models.PositiveBigIntegerField(default=0)),
                 ("marker_id", models.CharField(max_length=64)),
                 ("changed_at", models.DateTimeField(auto_now=True)),
             ],
