@@ -72,9 +72,9 @@ def route_set(
     return route
 
 
-def route_saved(route: Route, *, before: dict[str, Any] | None, actor: str, via: str) -> None:
+def route_saved(route: Route, *, before: dict[str, Any] | None, actor: str, via: str, deleted: bool = False) -> None:
     """Audit and publish a change made elsewhere (the admin's form); call inside its transaction."""
-    _audit(route.name, before, snapshot(route), actor=actor, via=via, reason="")
+    _audit(route.name, before, None if deleted else snapshot(route), actor=actor, via=via, reason="")
 
 
 def _audit(name: str, before: dict | None, after: dict | None, *, actor: str, via: str, reason: str) -> None:
