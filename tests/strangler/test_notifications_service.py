@@ -1,6 +1,7 @@
 """Notifications extracted for real: the monolith (this process) and the service (a second
 process on a loopback port, its own database, the same broker)."""
 
+import io
 import json
 import os
 import signal
@@ -143,7 +144,7 @@ def test_backfill_gives_a_fresh_service_the_history_and_emails_nobody_again(extr
     emails_before = len(extracted.welcome_emails())
     sent_before = extracted.sql("SELECT count(*) FROM published")[0][0]
 
-    call_command("strangler", "backfill", "notifications", stdout=open(os.devnull, "w"), stderr=open(os.devnull, "w"))
+    call_command("strangler", "backfill", "notifications", stdout=io.StringIO(), stderr=io.StringIO())
 
     set_route("notifications", "service")
     for member in members:
@@ -203,11 +204,11 @@ def test_a_handover_during_steady_registrations_welcomes_every_member_exactly_on
         try:
             time.sleep(1)
             phase[0] = "handing over"
-            call_command("strangler", "handover", "notifications", "--to", "service", stdout=open(os.devnull, "w"))
+            call_command("strangler", "handover", "notifications", "--to", "service", stdout=io.StringIO())
             phase[0] = "service"
             time.sleep(2)
             phase[0] = "handing back"
-            call_command("strangler", "handover", "notifications", "--to", "monolith", stdout=open(os.devnull, "w"))
+            call_command("strangler", "handover", "notifications", "--to", "monolith", stdout=io.StringIO())
             phase[0] = "monolith again"
             time.sleep(1)
         finally:
