@@ -1,6 +1,7 @@
 import getpass
 import json
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.models import Sum
 
@@ -52,6 +53,7 @@ class Command(BaseCommand):
         exporter.add_argument("--format", required=True, choices=["nginx", "envoy"])
         exporter.add_argument("--listen", default="127.0.0.1:8080", help="where the proxy listens")
         exporter.add_argument("--monolith", default="127.0.0.1:8000", help="the monolith's address")
+        exporter.add_argument("--run-dir", default=str(settings.VAR_DIR / "nginx"), help="nginx: pid and temp files")
         filler = sub.add_parser("backfill", help="replay a module's history to its extracted service")
         filler.add_argument("module")
         mover = sub.add_parser("handover", help="move a module's event consumption (its side effects)")
@@ -154,8 +156,8 @@ class Command(BaseCommand):
             ],
         }
 
-    def _export(self, *, format: str, listen: str, monolith: str, **options) -> None:
-        self.stdout.write(export.render(format, listen=listen, monolith=monolith))
+    def _export(self, *, format: str, listen: str, monolith: str, run_dir: str, **options) -> None:
+        self.stdout.write(export.render(format, listen=listen, monolith=monolith, run_dir=run_dir))
 
     def _backfill(self, *, module: str, **options) -> None:
         def progress(done: int, total: int) -> None:
