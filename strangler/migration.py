@@ -21,6 +21,7 @@ keeps applying the module's state events, and the new owner's ``notification.sen
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import urllib3
 from django.conf import settings
@@ -31,6 +32,7 @@ from kombu import Exchange, Producer
 
 from blipay.events.broker import REPLAY_HEADER, OutgoingMessage, connect, queue_name
 from blipay.events.control import MONOLITH, ModuleBackfilled, ModuleHandover
+from blipay.events.digests import digest
 from blipay.events.inbox import inbox_id
 from blipay.events.outbox import emit, envelope_of
 from blipay.events.subscriptions import consuming_modules, routing_keys
@@ -146,4 +148,35 @@ def wait_applied(base: str, module: str, event_id: str, *, timeout: float) -> No
         time.sleep(0.2)
     raise RouteError(
         f"the service has not applied {event_id} within {timeout:.0f}s ({last}); it will when it catches up"
+    )
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    subjects: int
+    only_monolith: list[str]
+    only_service: list[str]
+    different: list[str]
+
+    @property
+    def clean(self) -> bool:
+        return not (self.only_monolith or self.only_service or self.different)
+
+
+def reconcile(module: str) -> Reconciliation:
+    """Compare the module's data on both sides, subject by subject (counts and a content
+    hash): it must be clean before the monolith's path is retired."""
+    base = _service_url(service_of(module))
+    path = f"/internal/digest/{module}"
+    headers = {"X-Blipay-Identity": sign(method="GET", path=path, query="", body=b"", caller=Caller(None, None))}
+    answer = _http.request("GET", base + path, headers=headers)
+    if answer.status != 200:
+        raise RouteError(f"the service answered {answer.status} to {path}: {answer.data[:200]!r}")
+    theirs = json.loads(answer.data)["subjects"]
+    ours = digest(module)
+    return Reconciliation(
+        subjects=len(set(ours) | set(theirs)),
+        only_monolith=sorted(set(ours) - set(theirs)),
+        only_service=sorted(set(theirs) - set(ours)),
+        different=sorted(s for s in set(ours) & set(theirs) if ours[s] != theirs[s]),
     )

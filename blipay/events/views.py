@@ -1,9 +1,11 @@
-"""The backbone's one internal endpoint: has this deployment applied an event? The
-strangler asks a service this to know that a backfill or a handover marker went through."""
+"""The backbone's internal endpoints, answered to the monolith only (signed requests): has
+this deployment applied an event (a backfill's or a handover's marker), and what does a
+module's data add up to here (reconciliation)."""
 
 from django.http import HttpRequest, JsonResponse
 from django_outbox_pattern.models import Received
 
+from blipay.events.digests import digest
 from blipay.events.inbox import inbox_id
 from blipay.identity.internal import signed_only
 
@@ -12,3 +14,11 @@ from blipay.identity.internal import signed_only
 def inbox_has(request: HttpRequest, module: str, event_id: str) -> JsonResponse:
     applied = Received.objects.filter(msg_id=inbox_id(module, event_id)).exists()
     return JsonResponse({"module": module, "event_id": event_id, "applied": applied}, status=200 if applied else 404)
+
+
+@signed_only
+def module_digest(request: HttpRequest, module: str) -> JsonResponse:
+    try:
+        return JsonResponse({"module": module, "subjects": digest(module)})
+    except LookupError as exc:
+        return JsonResponse({"error": {"code": "not_found", "message": str(exc)}}, status=404)

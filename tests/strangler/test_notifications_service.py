@@ -12,6 +12,7 @@ import uuid
 import pytest
 import urllib3
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -257,3 +258,23 @@ def test_a_handover_during_steady_registrations_welcomes_every_member_exactly_on
     assert before and during and after
     assert during <= sent_by_service
     assert not (before | after) & sent_by_service
+
+
+def test_reconcile_is_clean_when_both_sides_agree_and_names_the_member_whose_copy_differs(extracted):
+    member, _ = register()
+    drain()
+    wait_until(lambda: service_has(extracted, member), message="the service has the copy")
+    # The service also holds earlier tests' members, which this test's database doesn't:
+    # start it afresh from this monolith's history, as the runbook does.
+    extracted.sql("DELETE FROM notifications_notification; DELETE FROM notifications_membercontact")
+    extracted.sql("DELETE FROM blipay_applied_version WHERE consumer = 'notifications'")
+    call_command("strangler", "backfill", "notifications", stdout=io.StringIO(), stderr=io.StringIO())
+    call_command("strangler", "reconcile", "notifications", stdout=(clean := io.StringIO()))
+    assert "clean, 1 subject(s) identical" in clean.getvalue()
+
+    extracted.sql("UPDATE notifications_notification SET body = 'changed' WHERE member_id = %s", (member,))
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="differ"):
+        call_command("strangler", "reconcile", "notifications", stdout=out)
+
+    assert f"different: {member}" in out.getvalue()

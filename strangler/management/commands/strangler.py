@@ -32,7 +32,8 @@ class Command(BaseCommand):
         "'export --format nginx|envoy': the table as a production proxy's configuration. "
         "'backfill <module>': give a fresh service the module's history, with no side effect. "
         "'handover <module> --to service|monolith': move the module's side effects. "
-        "'analyse': one step of automatic canary analysis (beat runs it every few seconds)."
+        "'analyse': one step of automatic canary analysis (beat runs it every few seconds). "
+        "'reconcile <module>': compare the module's data on both sides; exit 1 on a difference."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -60,6 +61,8 @@ class Command(BaseCommand):
         mover.add_argument("module")
         mover.add_argument("--to", required=True, choices=["service", "monolith"])
         sub.add_parser("analyse", help="one step of automatic canary analysis for every --auto route")
+        checker = sub.add_parser("reconcile", help="compare a module's data on both sides (exit 1 on any difference)")
+        checker.add_argument("module")
 
     def handle(self, *args, action: str, **options) -> None:
         try:
@@ -170,6 +173,21 @@ class Command(BaseCommand):
     def _handover(self, *, module: str, to: str, **options) -> None:
         marker = migration.handover(module, to=to)
         self.stdout.write(f"{module}: side effects now run by the {to} (marker {marker} taken by both sides)")
+
+    def _reconcile(self, *, module: str, **options) -> None:
+        result = migration.reconcile(module)
+        for label, subjects in (
+            ("only in the monolith", result.only_monolith),
+            ("only in the service", result.only_service),
+            ("different", result.different),
+        ):
+            for subject in subjects[:20]:
+                self.stdout.write(f"{label}: {subject}")
+            if len(subjects) > 20:
+                self.stdout.write(f"{label}: … and {len(subjects) - 20} more")
+        if not result.clean:
+            raise CommandError(f"{module}: the two sides differ ({result.subjects} subjects compared)")
+        self.stdout.write(f"{module}: clean, {result.subjects} subject(s) identical on both sides")
 
     def _analyse(self, **options) -> None:
         for verdict in analysis.analyse_all(actor="auto-canary"):
