@@ -4,8 +4,8 @@ A module lists its handlers in one explicit table in its ``handlers.py``
 (``blipay.events.subscriptions``)::
 
     register_handlers("notifications", [
-        Subscription(MemberSaved, contact_save, replayable=True),
-        Subscription(BalanceChanged, balance_notice_send),
+        Subscription(MemberSaved, member_contact_save, replayable=True),
+        Subscription(BalanceChanged, balance_notify),
     ])
 
 Each consuming module reads its own durable queue ``blipay.<module>``. Every delivery runs
@@ -78,9 +78,15 @@ def deliver_many(module: str, envelopes: Sequence[Envelope], *, replay: bool = F
             with caused_by(
                 correlation_id=envelope.correlation_id, causation_id=envelope.id, traceparent=envelope.traceparent
             ):
-                for handler, skip_stale in handlers.get(envelope.routing_key, ()):
-                    if is_fresh or not skip_stale:
-                        handler(envelope)
+                running = [
+                    handler
+                    for handler, skip_stale in handlers.get(envelope.routing_key, ())
+                    if is_fresh or not skip_stale
+                ]
+                if running:
+                    payload, meta = kinds[envelope.routing_key].decode(envelope.data), envelope.meta
+                    for handler in running:
+                        handler(payload, meta)
     applied = {e.id: (Outcome.APPLIED if e.id in fresh or e.id in stateless else Outcome.STALE) for e in applying}
     return [applied.get(envelope.id, Outcome.DUPLICATE) for envelope in envelopes]
 

@@ -3,18 +3,21 @@
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.module_loading import autodiscover_modules
 
-from blipay.events.envelope import Envelope
-from blipay.events.registry import EventType
+from blipay.events.envelope import EventMeta
+from blipay.events.registry import EventType, type_of
 
-Handler = Callable[[Envelope], None]
+# A handler receives the typed payload and the envelope's metadata, and calls one service:
+# ``def welcome_notify(event: MemberRegistered, meta: EventMeta) -> None``.
+Handler = Callable[[Any, EventMeta], None]
 
 
 @dataclass(frozen=True)
 class Subscription:
-    """``handler`` runs for every ``event_type`` event the module receives.
+    """``handler`` runs for every ``event`` (a registered payload dataclass) the module receives.
 
     ``replayable`` handlers only rebuild state from events (replicas, read models), so
     ``events replay`` may feed them stored events again; side effects are never replayed.
@@ -22,10 +25,14 @@ class Subscription:
     off: for a handler that keeps something every version carries (a history row).
     """
 
-    event_type: EventType
+    event: type
     handler: Handler
     replayable: bool = False
     skip_stale: bool = True
+
+    @property
+    def event_type(self) -> EventType:
+        return type_of(self.event)
 
 
 _subscriptions: dict[str, tuple[Subscription, ...]] = {}

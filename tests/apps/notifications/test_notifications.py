@@ -48,10 +48,10 @@ def test_a_sent_notification_is_published_as_notification_sent(register_member, 
     pump()
 
     [welcome] = notifications_of(ani.client, ani.id)["results"]
-    [event] = Published.objects.filter(destination="notification.sent.v1").values_list("body", flat=True)
+    [event] = Published.objects.filter(destination="notification.sent.v2").values_list("body", flat=True)
     assert (event["subject"], event["sequence"]) == (welcome["id"], 1)
     assert event["data"] | {"created_at": welcome["created_at"]} == welcome | {"member_id": ani.id}
-    registered = Published.objects.get(destination="member.saved.v1").body
+    registered = Published.objects.get(destination="member.registered.v1").body
     assert (event["correlation_id"], event["causation_id"]) == (registered["correlation_id"], registered["id"])
 
 
