@@ -208,6 +208,8 @@ def _check_type(hint: Any, prop: dict[str, Any], where: str) -> None:
             expected.add(_JSON_TYPES[option])
         else:
             raise TypeError(f"{where}: {option!r} has no JSON type")
+    if _has_format(prop, "date-time") and datetime not in _options(hint):
+        raise TypeError(f"{where}: a date-time in the schema is a datetime field")
     if expected != _json_types(prop):
         raise TypeError(f"{where}: the field is {sorted(expected)}, the schema {sorted(_json_types(prop))}")
 

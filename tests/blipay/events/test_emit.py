@@ -1,5 +1,6 @@
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django_outbox_pattern.models import Published
 
 from blipay.events.errors import EventSchemaError, NotInTransaction
@@ -51,6 +52,17 @@ def test_one_transaction_emitting_many_events_sends_them_in_order(tap):
         sent = [emit(Outbound(SinkSaved(name=f"v{n}"), subject="s-1", sequence=n))[0] for n in range(1, 51)]
 
     assert [m.id for m in tap.take(50)] == [e.id for e in sent]
+
+
+def test_several_events_emitted_together_are_written_with_one_insert_in_order(tap):
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        first, second = emit(
+            Outbound(SinkSaved(name="Ani"), subject="s-1", sequence=1),
+            Outbound(SinkPinged(), subject="s-1", sequence=0),
+        )
+
+    assert len([q for q in queries.captured_queries if q["sql"].startswith('INSERT INTO "published"')]) == 1
+    assert [(m.id, m.routing_key) for m in tap.take(2)] == [(first.id, "sink.saved.v1"), (second.id, "sink.pinged.v1")]
 
 
 def test_request_id_is_echoed_and_becomes_the_events_correlation_id(client, tap):
