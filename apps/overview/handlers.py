@@ -29,7 +29,7 @@ def transaction_line_add(event: BalanceChanged, meta: EventMeta) -> None:
     )
 
 
-def notification_line_add(event: NotificationSent | NotificationSentV1, meta: EventMeta) -> None:
+def notification_line_add(event: NotificationSent, meta: EventMeta) -> None:
     projections.notification_line_add(
         notification_id=event.id,
         member_id=event.member_id,
