@@ -8,6 +8,9 @@ A module lists its handlers in one explicit table in its ``handlers.py``
         Subscription(BalanceChanged, balance_notify),
     ])
 
+A handler receives the event's payload, decoded once into its dataclass, and its
+``EventMeta``: ``def balance_notify(event: BalanceChanged, meta: EventMeta) -> None``.
+
 Each consuming module reads its own durable queue ``blipay.<module>``. Every delivery runs
 in one transaction with its inbox row: the handlers' writes and the record that they ran
 commit together, and the message is acked only after that commit. A redelivered message
