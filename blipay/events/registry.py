@@ -43,7 +43,8 @@ class EventType:
     version: int
     schema: dict[str, Any]
     source: str
-    payload: type
+    # Not compared: a module imported again (a reload) makes an equal type with a new class.
+    payload: type = field(compare=False)
     state: bool = True
     description: str = ""
     _validator: Draft202012Validator = field(init=False, repr=False, compare=False)
