@@ -195,9 +195,15 @@ def test_relay_killed_mid_backlog_loses_nothing_and_consumers_absorb_the_repeate
     assert repeats <= 500, f"{repeats} events published twice"
     _assert_per_subject_order([m for m in messages if arrived[m.id] == 1])
 
+    applied = Received.objects.filter(msg_id__startswith="sink:")
     with consumers_in_threads(["sink"]):
-        wait_until(lambda: queue_depth(sink_queue) == 0, timeout=120, message="sink drained its queue")
-    assert Received.objects.filter(msg_id__startswith="sink:").count() == 10_000
+        # An empty queue is not enough: messages delivered but not yet applied aren't in it.
+        wait_until(
+            lambda: queue_depth(sink_queue) == 0 and applied.count() >= 10_000,
+            timeout=120,
+            message="sink applied its queue",
+        )
+    assert applied.count() == 10_000
     assert set(Replica.objects.values_list("sequence", flat=True)) == {200}
     assert Replica.objects.count() == 50
 
