@@ -9,6 +9,7 @@ exchange with the same routing key.
 import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
@@ -18,31 +19,38 @@ from django_outbox_pattern.headers import get_message_headers
 from django_outbox_pattern.models import Published
 
 from blipay.events.envelope import Envelope
-from blipay.events.registry import EventType, register
+from blipay.events.registry import event
 
-BenchSaved = register(
-    EventType(
-        name="bench.saved",
-        version=1,
-        source="bench",
-        description="A wallet's state after a change; emitted only by `make bench`.",
-        schema={
-            "type": "object",
-            "properties": {
-                "member_id": {"type": "string"},
-                "name": {"type": "string", "minLength": 1},
-                "balance": {"type": "integer"},
-                "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
-                "tier": {"type": "string"},
-            },
-            "required": ["member_id", "name", "balance", "currency"],
-            "additionalProperties": False,
+
+@event(
+    name="bench.saved",
+    version=1,
+    source="bench",
+    description="A wallet's state after a change; emitted only by `make bench`.",
+    schema={
+        "type": "object",
+        "properties": {
+            "member_id": {"type": "string"},
+            "name": {"type": "string", "minLength": 1},
+            "balance": {"type": "integer"},
+            "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+            "tier": {"type": "string"},
         },
-    )
+        "required": ["member_id", "name", "balance", "currency"],
+        "additionalProperties": False,
+    },
 )
+@dataclass(frozen=True, kw_only=True)
+class BenchSaved:
+    member_id: str
+    name: str
+    balance: int
+    currency: str
+    tier: str = ""
+
 
 SUBJECTS = 1000  # aggregates the events are spread over; event n is version n // SUBJECTS + 1 of one
-ANCHOR_DESTINATION = f"/exchange/{settings.BLIPAY_EVENTS['EXCHANGE']}/{BenchSaved.name}"
+ANCHOR_DESTINATION = f"/exchange/{settings.BLIPAY_EVENTS['EXCHANGE']}/{BenchSaved.TYPE.name}"
 
 
 def subject_of(n: int) -> str:
@@ -63,9 +71,9 @@ def envelope(n: int) -> Envelope:
     """The ``n``-th event of a run, as ``emit()`` would have built it."""
     return Envelope(
         id=str(uuid.uuid4()),
-        type=BenchSaved.name,
-        version=BenchSaved.version,
-        source=f"blipay.{BenchSaved.source}",
+        type=BenchSaved.TYPE.name,
+        version=BenchSaved.TYPE.version,
+        source=f"blipay.{BenchSaved.TYPE.source}",
         subject=subject_of(n),
         sequence=n // SUBJECTS + 1,
         time=timezone.now().isoformat(),

@@ -6,7 +6,8 @@ upsert, as a module's replica handler would.
 
 from django.db import connection
 
-from blipay.events.envelope import Envelope
+from bench.events import BenchSaved
+from blipay.events.envelope import EventMeta
 
 TABLE = "bench_wallet_replica"
 
@@ -30,13 +31,12 @@ def count() -> int:
         return cursor.fetchone()[0]
 
 
-def wallet_save(event: Envelope) -> None:
-    data = event.data
+def wallet_save(event: BenchSaved, meta: EventMeta) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {TABLE} (subject, member_id, name, balance, currency, sequence)"
             " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (subject) DO UPDATE SET member_id = excluded.member_id,"
             " name = excluded.name, balance = excluded.balance, currency = excluded.currency,"
             " sequence = excluded.sequence",
-            [event.subject, data["member_id"], data["name"], data["balance"], data["currency"], event.sequence],
+            [meta.subject, event.member_id, event.name, event.balance, event.currency, meta.sequence],
         )

@@ -15,7 +15,3 @@ class ReadOnly:
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
-
-
-def rupiah(amount: int, *, signed: bool = False) -> str:
-    return f"Rp {amount:+,}" if signed else f"Rp {amount:,}"

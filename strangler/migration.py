@@ -34,7 +34,7 @@ from blipay.events.broker import REPLAY_HEADER, OutgoingMessage, connect, queue_
 from blipay.events.control import MONOLITH, ModuleBackfilled, ModuleHandover
 from blipay.events.digests import digest
 from blipay.events.inbox import inbox_id
-from blipay.events.outbox import emit, envelope_of
+from blipay.events.outbox import Outbound, emit, envelope_of
 from blipay.events.subscriptions import consuming_modules, routing_keys
 from blipay.identity.internal import Caller, sign
 from strangler.routes import RouteError
@@ -71,7 +71,7 @@ def backfill(module: str, *, progress: Callable[[int, int], None] | None = None,
         .values_list("body", flat=True)
     )
     total = rows.count()
-    marker = envelope_of(ModuleBackfilled, subject=module, sequence=1, data={"module": module, "events": total})
+    marker = envelope_of(Outbound(ModuleBackfilled(module=module, events=total), subject=module, sequence=1))
     with connect() as broker:
         channel = broker.channel()
         try:
@@ -116,8 +116,8 @@ def handover(module: str, *, to: str, timeout: float = 60) -> str:
     # never moves ownership back. Milliseconds: two handovers are seconds apart at least.
     epoch = int(time.time() * 1000)
     with transaction.atomic():
-        envelope = emit(
-            ModuleHandover, subject=module, sequence=epoch, data={"module": module, "owner": owner, "epoch": epoch}
+        [envelope] = emit(
+            Outbound(ModuleHandover(module=module, owner=owner, epoch=epoch), subject=module, sequence=epoch)
         )
     deadline = time.monotonic() + timeout
     while not Received.objects.filter(msg_id=inbox_id(module, envelope.id)).exists():

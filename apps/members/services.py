@@ -4,12 +4,12 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
-from apps.members.events import MemberSaved
+from apps.members.events import MemberRegistered, MemberSaved
 from apps.members.models import Member
 from blipay.api.credentials import credential_issue
 from blipay.api.errors import Conflict, NotFound
 from blipay.api.models import Credential
-from blipay.events.outbox import emit
+from blipay.events.outbox import Outbound, emit
 
 
 class MemberExists(Conflict):
@@ -37,7 +37,14 @@ def member_register(*, name: str, email: str, phone: str) -> Registration:
         except IntegrityError:
             raise MemberExists() from None
         token = credential_issue(kind=Credential.MEMBER, subject=str(member.id))
-        _emit_saved(member)
+        emit(
+            _saved(member),
+            Outbound(
+                MemberRegistered(member_id=str(member.id), registered_at=member.created_at),
+                subject=str(member.id),
+                sequence=1,
+            ),
+        )
     return Registration(member=member, token=token)
 
 
@@ -69,21 +76,17 @@ def member_update(
                 member.save()
         except IntegrityError:
             raise MemberExists() from None
-        _emit_saved(member)
+        emit(_saved(member))
     return member
 
 
-def _emit_saved(member: Member) -> None:
-    emit(
-        MemberSaved,
-        subject=str(member.id),
-        sequence=member.version,
-        data={
-            "id": str(member.id),
-            "name": member.name,
-            "email": member.email,
-            "phone": member.phone,
-            "created_at": member.created_at.isoformat(),
-            "updated_at": member.updated_at.isoformat(),
-        },
+def _saved(member: Member) -> Outbound:
+    payload = MemberSaved(
+        id=str(member.id),
+        name=member.name,
+        email=member.email,
+        phone=member.phone,
+        created_at=member.created_at,
+        updated_at=member.updated_at,
     )
+    return Outbound(payload, subject=str(member.id), sequence=member.version)

@@ -9,7 +9,7 @@ from apps.merchants.models import Merchant
 from blipay.api.credentials import credential_issue
 from blipay.api.errors import Conflict, NotFound
 from blipay.api.models import Credential
-from blipay.events.outbox import emit
+from blipay.events.outbox import Outbound, emit
 
 
 class MerchantExists(Conflict):
@@ -36,16 +36,12 @@ def merchant_register(*, name: str, email: str) -> Registration:
         except IntegrityError:
             raise MerchantExists() from None
         api_key = credential_issue(kind=Credential.MERCHANT, subject=str(merchant.id))
-        emit(
-            MerchantSaved,
-            subject=str(merchant.id),
-            sequence=merchant.version,
-            data={
-                "id": str(merchant.id),
-                "name": merchant.name,
-                "email": merchant.email,
-                "created_at": merchant.created_at.isoformat(),
-                "updated_at": merchant.updated_at.isoformat(),
-            },
+        saved = MerchantSaved(
+            id=str(merchant.id),
+            name=merchant.name,
+            email=merchant.email,
+            created_at=merchant.created_at,
+            updated_at=merchant.updated_at,
         )
+        emit(Outbound(saved, subject=str(merchant.id), sequence=merchant.version))
     return Registration(merchant=merchant, api_key=api_key)

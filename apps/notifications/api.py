@@ -17,7 +17,7 @@ class MemberNotificationsApi(APIView):
 
     class Output(serializers.Serializer):
         id = serializers.UUIDField()
-        kind = serializers.CharField(help_text="welcome, topup, payment, refund or cashback")
+        kind = serializers.CharField(help_text="welcome, topup, payment, refund, cashback or balance")
         channel = serializers.CharField()
         recipient = serializers.CharField(help_text="the address it was sent to; empty when none was known")
         subject = serializers.CharField()

@@ -23,7 +23,15 @@ class Notification(models.Model):
     PAYMENT = "payment"
     REFUND = "refund"
     CASHBACK = "cashback"
-    KINDS = [(WELCOME, "welcome"), (TOPUP, "top-up"), (PAYMENT, "payment"), (REFUND, "refund"), (CASHBACK, "cashback")]
+    BALANCE = "balance"  # a balance change of a kind the wallet added after this module's texts
+    KINDS = [
+        (WELCOME, "welcome"),
+        (TOPUP, "top-up"),
+        (PAYMENT, "payment"),
+        (REFUND, "refund"),
+        (CASHBACK, "cashback"),
+        (BALANCE, "balance change"),
+    ]
     EMAIL = "email"
     CHANNELS = [(EMAIL, "email")]
 

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from apps.notifications.services import notification_email_send
+from apps.notifications.mail import notification_email_send
 
 
 # SMTP failures (smtplib.SMTPException is an OSError) are retried with backoff; the

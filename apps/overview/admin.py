@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.overview.models import MemberOverview, NotificationLine, TransactionLine
-from blipay.admin import ReadOnly, rupiah
+from blipay.admin import ReadOnly
+from blipay.money import rupiah
 
 LINES_ON_MEMBER_PAGE = 20
 

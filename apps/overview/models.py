@@ -3,6 +3,8 @@ current by handlers of other modules' events, rebuildable with ``events replay o
 
 from django.db import models
 
+from blipay.money import rupiah
+
 
 class MemberOverview(models.Model):
     member_id = models.UUIDField(primary_key=True)
@@ -14,7 +16,7 @@ class MemberOverview(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return f"{self.name or self.member_id}: Rp {self.balance:,}"
+        return f"{self.name or self.member_id}: {rupiah(self.balance)}"
 
 
 class TransactionLine(models.Model):

@@ -1,54 +1,48 @@
-"""Handlers that keep the overview tables current. Each one is an upsert keyed by the
-event's subject, so replaying events rebuilds the tables."""
+"""What keeps the overview tables current. Each function is an upsert keyed by the row's id
+(a member, a ledger transaction, a notification), so replaying events rebuilds the tables."""
 
-from django.utils.dateparse import parse_datetime
+from datetime import datetime
 
 from apps.overview.models import MemberOverview, NotificationLine, TransactionLine
-from blipay.events.envelope import Envelope
 
 
-def member_profile_save(event: Envelope) -> None:
-    data = event.data
+def member_profile_save(*, member_id: str, name: str, email: str, phone: str, created_at: datetime) -> None:
     MemberOverview.objects.update_or_create(
-        member_id=data["id"],
-        defaults={
-            "name": data["name"],
-            "email": data["email"],
-            "phone": data["phone"],
-            "created_at": parse_datetime(data["created_at"]),
-        },
+        member_id=member_id, defaults={"name": name, "email": email, "phone": phone, "created_at": created_at}
     )
 
 
-def member_balance_save(event: Envelope) -> None:
-    MemberOverview.objects.update_or_create(
-        member_id=event.data["member_id"], defaults={"balance": event.data["balance"]}
-    )
+def member_balance_save(*, member_id: str, balance: int) -> None:
+    MemberOverview.objects.update_or_create(member_id=member_id, defaults={"balance": balance})
 
 
-def transaction_line_add(event: Envelope) -> None:
-    line = event.data["transaction"]
+def transaction_line_add(
+    *,
+    transaction_id: str,
+    member_id: str,
+    kind: str,
+    amount: int,
+    balance_after: int,
+    description: str,
+    created_at: datetime,
+) -> None:
     TransactionLine.objects.get_or_create(
-        id=line["id"],
+        id=transaction_id,
         defaults={
-            "member_id": event.data["member_id"],
-            "kind": line["kind"],
-            "amount": line["amount"],
-            "balance_after": event.data["balance"],
-            "description": line["description"],
-            "created_at": parse_datetime(line["created_at"]),
+            "member_id": member_id,
+            "kind": kind,
+            "amount": amount,
+            "balance_after": balance_after,
+            "description": description,
+            "created_at": created_at,
         },
     )
 
 
-def notification_line_add(event: Envelope) -> None:
-    data = event.data
+def notification_line_add(
+    *, notification_id: str, member_id: str, kind: str, subject: str, created_at: datetime
+) -> None:
     NotificationLine.objects.get_or_create(
-        id=data["id"],
-        defaults={
-            "member_id": data["member_id"],
-            "kind": data["kind"],
-            "subject": data["subject"],
-            "created_at": parse_datetime(data["created_at"]),
-        },
+        id=notification_id,
+        defaults={"member_id": member_id, "kind": kind, "subject": subject, "created_at": created_at},
     )

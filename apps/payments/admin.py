@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.payments.models import BankNotification, MerchantReplica, Payment, Refund, TopUp
-from blipay.admin import ReadOnly, rupiah
+from blipay.admin import ReadOnly
+from blipay.money import rupiah
 
 
 def pretty_json(value: object) -> str:

@@ -2,6 +2,8 @@ import uuid
 
 from django.db import models
 
+from blipay.money import rupiah
+
 
 class MerchantReplica(models.Model):
     """What payments knows of merchants, fed by merchant.saved (event-carried state)."""
@@ -34,7 +36,7 @@ class TopUp(models.Model):
         indexes = [models.Index(fields=["status", "expires_at"])]
 
     def __str__(self) -> str:
-        return f"top-up {self.reference} Rp {self.amount:,} ({self.status})"
+        return f"top-up {self.reference} {rupiah(self.amount)} ({self.status})"
 
 
 class BankNotification(models.Model):
@@ -88,7 +90,7 @@ class Payment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"payment Rp {self.amount:,}"
+        return f"payment {rupiah(self.amount)}"
 
 
 class Refund(models.Model):
@@ -102,4 +104,4 @@ class Refund(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return f"refund Rp {self.amount:,}"
+        return f"refund {rupiah(self.amount)}"

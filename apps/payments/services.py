@@ -12,11 +12,11 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.payments.events import PaymentSaved, RefundSaved, TopUpSaved
+from apps.payments.events import PaymentMade, PaymentSaved, RefundSaved, TopUpSaved
 from apps.payments.models import BankNotification, MerchantReplica, Payment, Refund, TopUp
 from apps.wallet.public import payment_debit, refund_credit, topup_credit
 from blipay.api.errors import DomainError, NotFound, error_body
-from blipay.events.outbox import emit
+from blipay.events.outbox import Outbound, emit
 
 SIGNATURE_TOLERANCE = 300  # seconds between the bank's timestamp and ours
 
@@ -63,7 +63,7 @@ def topup_create(*, member_id: str, amount: int) -> TopUp:
                 continue
         else:
             raise RuntimeError("could not draw a free top-up reference")
-        _emit_topup(topup)
+        emit(_topup_saved(topup))
     return topup
 
 
@@ -79,7 +79,7 @@ def topups_expire(*, now: datetime | None = None) -> int:
             topup.status = TopUp.EXPIRED
             topup.version += 1
             topup.save(update_fields=["status", "version"])
-            _emit_topup(topup)
+            emit(_topup_saved(topup))
             expired += 1
     return expired
 
@@ -164,7 +164,7 @@ def _settle(
     topup.version += 1
     topup.save(update_fields=["status", "paid_at", "bank_transaction_id", "version"])
     topup_credit(member_id=str(topup.member_id), amount=topup.amount, topup_id=str(topup.id))
-    _emit_topup(topup)
+    emit(_topup_saved(topup))
     body = {"outcome": BankNotification.CREDITED, "topup_id": str(topup.id), "reference": topup.reference}
     return BankNotification.CREDITED, 200, body
 
@@ -174,23 +174,19 @@ def _new_reference() -> str:
     return "BLP" + "".join(secrets.choice(alphabet) for _ in range(10))
 
 
-def _emit_topup(topup: TopUp) -> None:
-    emit(
-        TopUpSaved,
-        subject=str(topup.id),
-        sequence=topup.version,
-        data={
-            "id": str(topup.id),
-            "member_id": str(topup.member_id),
-            "amount": topup.amount,
-            "status": topup.status,
-            "reference": topup.reference,
-            "expires_at": topup.expires_at.isoformat(),
-            "paid_at": topup.paid_at.isoformat() if topup.paid_at else None,
-            "bank_transaction_id": topup.bank_transaction_id,
-            "created_at": topup.created_at.isoformat(),
-        },
+def _topup_saved(topup: TopUp) -> Outbound:
+    payload = TopUpSaved(
+        id=str(topup.id),
+        member_id=str(topup.member_id),
+        amount=topup.amount,
+        status=topup.status,
+        reference=topup.reference,
+        expires_at=topup.expires_at,
+        paid_at=topup.paid_at,
+        bank_transaction_id=topup.bank_transaction_id,
+        created_at=topup.created_at,
     )
+    return Outbound(payload, subject=str(topup.id), sequence=topup.version)
 
 
 # --- payments and refunds --------------------------------------------------------------
@@ -211,7 +207,14 @@ def payment_create(*, member_id: str, merchant_id: str, amount: int, description
             payment_id=str(payment.id),
             description=description or "Payment",
         )
-        _emit_payment(payment)
+        made = PaymentMade(
+            payment_id=str(payment.id),
+            member_id=str(payment.member_id),
+            merchant_id=str(payment.merchant_id),
+            amount=payment.amount,
+            paid_at=payment.created_at,
+        )
+        emit(_payment_saved(payment), Outbound(made, subject=str(payment.id), sequence=1))
     return payment
 
 
@@ -236,38 +239,34 @@ def refund_issue(*, payment_id: str, amount: int, reason: str = "") -> Refund:
             refund_id=str(refund.id),
             description=reason or "Refund",
         )
-        emit(
-            RefundSaved,
-            subject=str(refund.id),
-            sequence=1,
-            data={
-                "id": str(refund.id),
-                "payment_id": str(payment.id),
-                "member_id": str(payment.member_id),
-                "merchant_id": str(payment.merchant_id),
-                "amount": refund.amount,
-                "reason": refund.reason,
-                "status": refund.status,
-                "created_at": refund.created_at.isoformat(),
-            },
+        refunded = RefundSaved(
+            id=str(refund.id),
+            payment_id=str(payment.id),
+            member_id=str(payment.member_id),
+            merchant_id=str(payment.merchant_id),
+            amount=refund.amount,
+            reason=refund.reason,
+            status=refund.status,
+            created_at=refund.created_at,
         )
-        _emit_payment(payment)
+        emit(Outbound(refunded, subject=str(refund.id), sequence=1), _payment_saved(payment))
     return refund
 
 
-def _emit_payment(payment: Payment) -> None:
-    emit(
-        PaymentSaved,
-        subject=str(payment.id),
-        sequence=payment.version,
-        data={
-            "id": str(payment.id),
-            "member_id": str(payment.member_id),
-            "merchant_id": str(payment.merchant_id),
-            "amount": payment.amount,
-            "refunded_amount": payment.refunded_amount,
-            "description": payment.description,
-            "status": payment.status,
-            "created_at": payment.created_at.isoformat(),
-        },
+def _payment_saved(payment: Payment) -> Outbound:
+    payload = PaymentSaved(
+        id=str(payment.id),
+        member_id=str(payment.member_id),
+        merchant_id=str(payment.merchant_id),
+        amount=payment.amount,
+        refunded_amount=payment.refunded_amount,
+        description=payment.description,
+        status=payment.status,
+        created_at=payment.created_at,
     )
+    return Outbound(payload, subject=str(payment.id), sequence=payment.version)
+
+
+def merchant_replica_save(*, merchant_id: str, name: str) -> None:
+    """Keep the merchant's current name (from merchant.saved)."""
+    MerchantReplica.objects.update_or_create(id=merchant_id, defaults={"name": name})

@@ -1,26 +1,21 @@
-from django.utils.dateparse import parse_datetime
-
 from apps.merchants.events import MerchantSaved
-from apps.payments.events import PaymentSaved
+from apps.payments.events import PaymentMade
 from apps.promotions.services import cashback_grant, merchant_replica_save
-from blipay.events.envelope import Envelope
+from blipay.events.envelope import EventMeta
 from blipay.events.subscriptions import Subscription, register_handlers
 
 
-def merchant_replica_update(event: Envelope) -> None:
-    merchant_replica_save(merchant_id=event.data["id"], name=event.data["name"])
+def merchant_replica_update(event: MerchantSaved, meta: EventMeta) -> None:
+    merchant_replica_save(merchant_id=event.id, name=event.name)
 
 
-def payment_cashback_grant(event: Envelope) -> None:
-    if event.sequence != 1:  # later versions are refunds of the same payment, not new payments
-        return
-    payment = event.data
+def payment_cashback_grant(event: PaymentMade, meta: EventMeta) -> None:
     cashback_grant(
-        payment_id=payment["id"],
-        member_id=payment["member_id"],
-        merchant_id=payment["merchant_id"],
-        amount=payment["amount"],
-        paid_at=parse_datetime(payment["created_at"]),
+        payment_id=event.payment_id,
+        member_id=event.member_id,
+        merchant_id=event.merchant_id,
+        amount=event.amount,
+        paid_at=event.paid_at,
     )
 
 
@@ -28,8 +23,8 @@ register_handlers(
     "promotions",
     [
         Subscription(MerchantSaved, merchant_replica_update, replayable=True),
-        # A side effect, never replayed; it runs even if a refund's newer payment.saved came
-        # first, since the new payment is what earns the cashback.
-        Subscription(PaymentSaved, payment_cashback_grant, skip_stale=False),
+        # A side effect, never replayed: payment.made comes once per payment, so refunds
+        # (later payment.saved versions) never reach it.
+        Subscription(PaymentMade, payment_cashback_grant),
     ],
 )

@@ -3,6 +3,8 @@ import uuid
 from django.db import models
 from django.db.models import F, Q
 
+from blipay.money import rupiah
+
 
 class MerchantReplica(models.Model):
     """What promotions knows of merchants, fed by merchant.saved (event-carried state)."""
@@ -36,7 +38,7 @@ class Promotion(models.Model):
         indexes = [models.Index(fields=["merchant_id", "starts_at"])]
 
     def __str__(self) -> str:
-        return f"{self.percent}% cashback up to Rp {self.max_amount:,}"
+        return f"{self.percent}% cashback up to {rupiah(self.max_amount)}"
 
 
 class CashbackGrant(models.Model):
@@ -55,4 +57,4 @@ class CashbackGrant(models.Model):
         constraints = [models.CheckConstraint(condition=Q(amount__gte=1), name="cashback_amount_positive")]
 
     def __str__(self) -> str:
-        return f"cashback Rp {self.amount:,}"
+        return f"cashback {rupiah(self.amount)}"

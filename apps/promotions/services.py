@@ -2,12 +2,13 @@
 
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from apps.promotions.events import CashbackGranted, PromotionSaved
 from apps.promotions.models import CashbackGrant, MerchantReplica, Promotion
 from blipay.api.errors import DomainError
-from blipay.events.outbox import emit
+from blipay.db import create_once
+from blipay.events.outbox import Outbound, emit
 
 
 class MerchantUnknown(DomainError):
@@ -39,20 +40,16 @@ def promotion_create(
         promotion = Promotion.objects.create(
             merchant_id=merchant_id, percent=percent, max_amount=max_amount, starts_at=starts_at, ends_at=ends_at
         )
-        emit(
-            PromotionSaved,
-            subject=str(promotion.id),
-            sequence=promotion.version,
-            data={
-                "id": str(promotion.id),
-                "merchant_id": str(promotion.merchant_id),
-                "percent": promotion.percent,
-                "max_amount": promotion.max_amount,
-                "starts_at": promotion.starts_at.isoformat(),
-                "ends_at": promotion.ends_at.isoformat(),
-                "created_at": promotion.created_at.isoformat(),
-            },
+        saved = PromotionSaved(
+            id=str(promotion.id),
+            merchant_id=str(promotion.merchant_id),
+            percent=promotion.percent,
+            max_amount=promotion.max_amount,
+            starts_at=promotion.starts_at,
+            ends_at=promotion.ends_at,
+            created_at=promotion.created_at,
         )
+        emit(Outbound(saved, subject=str(promotion.id), sequence=promotion.version))
     return promotion
 
 
@@ -85,31 +82,24 @@ def cashback_grant(
     if earned <= 0:
         return None
     with transaction.atomic():
-        if CashbackGrant.objects.filter(payment_id=payment_id).exists():
-            return None
-        try:
-            with transaction.atomic():
-                grant = CashbackGrant.objects.create(
-                    promotion=promotion,
-                    payment_id=payment_id,
-                    member_id=member_id,
-                    merchant_id=merchant_id,
-                    payment_amount=amount,
-                    amount=earned,
-                )
-        except IntegrityError:  # granted concurrently for this payment
-            return None
-        emit(
-            CashbackGranted,
-            subject=str(grant.id),
-            sequence=1,
-            data={
-                "id": str(grant.id),
-                "promotion_id": str(promotion.id),
-                "payment_id": str(grant.payment_id),
-                "member_id": str(grant.member_id),
-                "merchant_id": str(grant.merchant_id),
-                "amount": grant.amount,
-            },
+        grant = create_once(
+            CashbackGrant,
+            key={"payment_id": payment_id},
+            promotion=promotion,
+            member_id=member_id,
+            merchant_id=merchant_id,
+            payment_amount=amount,
+            amount=earned,
         )
+        if grant is None:  # granted before, or concurrently, for this payment
+            return None
+        granted = CashbackGranted(
+            id=str(grant.id),
+            promotion_id=str(promotion.id),
+            payment_id=str(grant.payment_id),
+            member_id=str(grant.member_id),
+            merchant_id=str(grant.merchant_id),
+            amount=grant.amount,
+        )
+        emit(Outbound(granted, subject=str(grant.id), sequence=1))
     return grant

@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.wallet.models import Account, Entry, LedgerTransaction
-from blipay.admin import ReadOnly, rupiah
+from blipay.admin import ReadOnly
+from blipay.money import rupiah
 
 
 class EntryInline(ReadOnly, admin.TabularInline):

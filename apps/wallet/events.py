@@ -1,6 +1,10 @@
-"""What the wallet (the ledger and balances) publishes."""
+"""What the wallet (the ledger and balances) publishes: each event a frozen dataclass beside
+its JSON Schema."""
 
-from blipay.events.registry import EventType, register
+from dataclasses import dataclass
+from datetime import datetime
+
+from blipay.events.registry import event
 
 _TRANSACTION = {
     "type": "object",
@@ -16,22 +20,39 @@ _TRANSACTION = {
     },
 }
 
-BalanceChanged = register(
-    EventType(
-        name="wallet.balance_changed",
-        version=1,
-        source="wallet",
-        description="A member's balance changed; carries the new absolute balance and what changed it.",
-        schema={
-            "type": "object",
-            "required": ["member_id", "balance", "currency", "transaction"],
-            "additionalProperties": False,
-            "properties": {
-                "member_id": {"type": "string", "format": "uuid"},
-                "balance": {"type": "integer", "minimum": 0},
-                "currency": {"const": "IDR"},
-                "transaction": _TRANSACTION,
-            },
+
+@dataclass(frozen=True, kw_only=True)
+class LedgerLine:
+    """The ledger transaction that changed the balance, from the member's side."""
+
+    id: str
+    kind: str
+    amount: int
+    reference: str
+    description: str
+    created_at: datetime
+
+
+@event(
+    name="wallet.balance_changed",
+    version=1,
+    source="wallet",
+    description="A member's balance changed; carries the new absolute balance and what changed it.",
+    schema={
+        "type": "object",
+        "required": ["member_id", "balance", "currency", "transaction"],
+        "additionalProperties": False,
+        "properties": {
+            "member_id": {"type": "string", "format": "uuid"},
+            "balance": {"type": "integer", "minimum": 0},
+            "currency": {"const": "IDR"},
+            "transaction": _TRANSACTION,
         },
-    )
+    },
 )
+@dataclass(frozen=True, kw_only=True)
+class BalanceChanged:
+    member_id: str
+    balance: int
+    transaction: LedgerLine
+    currency: str = "IDR"

@@ -1,23 +1,11 @@
 from apps.promotions.events import CashbackGranted
-from apps.wallet.models import Account, LedgerTransaction
-from apps.wallet.services import Posting, account_of, posting_apply
-from blipay.events.envelope import Envelope
+from apps.wallet.services import cashback_credit
+from blipay.events.envelope import EventMeta
 from blipay.events.subscriptions import Subscription, register_handlers
 
 
-def cashback_credit(event: Envelope) -> None:
-    """Credit a cashback grant, once per grant however often the event arrives."""
-    grant = event.data
-    posting_apply(
-        Posting(
-            kind=LedgerTransaction.CASHBACK,
-            reference=grant["id"],
-            member_id=grant["member_id"],
-            amount=grant["amount"],
-            counterparty=account_of(Account.SYSTEM, Account.PROMOTIONS),
-            description="Cashback",
-        )
-    )
+def cashback_grant_credit(event: CashbackGranted, meta: EventMeta) -> None:
+    cashback_credit(member_id=event.member_id, amount=event.amount, grant_id=event.id)
 
 
-register_handlers("wallet", [Subscription(CashbackGranted, cashback_credit)])
+register_handlers("wallet", [Subscription(CashbackGranted, cashback_grant_credit)])

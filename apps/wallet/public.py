@@ -4,7 +4,7 @@
 from dataclasses import dataclass
 
 from apps.wallet.models import Account, LedgerTransaction
-from apps.wallet.services import InsufficientBalance, Posting, account_of, posting_apply
+from apps.wallet.services import InsufficientBalance, Posting, account_get_or_create, posting_apply
 
 __all__ = ["InsufficientBalance", "Posted", "balance_of", "payment_debit", "refund_credit", "topup_credit"]
 
@@ -24,7 +24,7 @@ def payment_debit(*, member_id: str, merchant_id: str, amount: int, payment_id: 
             reference=payment_id,
             member_id=member_id,
             amount=-amount,
-            counterparty=account_of(Account.MERCHANT, merchant_id),
+            counterparty=account_get_or_create(Account.MERCHANT, merchant_id),
             description=description,
         )
     )
@@ -38,7 +38,7 @@ def refund_credit(*, member_id: str, merchant_id: str, amount: int, refund_id: s
             reference=refund_id,
             member_id=member_id,
             amount=amount,
-            counterparty=account_of(Account.MERCHANT, merchant_id),
+            counterparty=account_get_or_create(Account.MERCHANT, merchant_id),
             description=description,
         )
     )
@@ -52,7 +52,7 @@ def topup_credit(*, member_id: str, amount: int, topup_id: str) -> Posted:
             reference=topup_id,
             member_id=member_id,
             amount=amount,
-            counterparty=account_of(Account.SYSTEM, Account.BANK),
+            counterparty=account_get_or_create(Account.SYSTEM, Account.BANK),
             description="Top-up by bank transfer",
         )
     )

@@ -4,13 +4,13 @@ overdraw it; the database's check constraint is the last line of defence."""
 
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 
-from apps.wallet.events import BalanceChanged
+from apps.wallet.events import BalanceChanged, LedgerLine
 from apps.wallet.models import Account, Entry, LedgerTransaction
 from blipay.api.errors import DomainError
-from blipay.events.outbox import emit
+from blipay.events.outbox import Outbound, emit
 
 
 class InsufficientBalance(DomainError):
@@ -71,42 +71,43 @@ def _apply(posting: Posting) -> LedgerTransaction:
             Entry(transaction=posted, account=posting.counterparty, amount=-posting.amount),
         ]
     )
-    emit(
-        BalanceChanged,
-        subject=posting.member_id,
-        sequence=account.version,
-        data={
-            "member_id": posting.member_id,
-            "balance": account.balance,
-            "currency": "IDR",
-            "transaction": {
-                "id": str(posted.id),
-                "kind": posted.kind,
-                "amount": posted.amount,
-                "reference": posted.reference,
-                "description": posted.description,
-                "created_at": posted.created_at.isoformat(),
-            },
-        },
+    line = LedgerLine(
+        id=str(posted.id),
+        kind=posted.kind,
+        amount=posted.amount,
+        reference=posted.reference,
+        description=posted.description,
+        created_at=posted.created_at,
     )
+    changed = BalanceChanged(member_id=posting.member_id, balance=account.balance, transaction=line)
+    emit(Outbound(changed, subject=posting.member_id, sequence=account.version))
     return posted
 
 
-def account_of(kind: str, owner: str) -> Account:
-    """The account, opened on first use (no lock: only member balances are kept on the row)."""
-    account = Account.objects.filter(kind=kind, owner=owner).first()
-    if account is not None:
-        return account
-    try:
-        with transaction.atomic():
-            return Account.objects.create(kind=kind, owner=owner)
-    except IntegrityError:  # opened concurrently
-        return Account.objects.get(kind=kind, owner=owner)
+def account_get_or_create(kind: str, owner: str) -> Account:
+    """The account, opened (a row written) on first use. No lock: only member balances are
+    kept on the row, and Django's get_or_create absorbs a concurrent open."""
+    account, _ = Account.objects.get_or_create(kind=kind, owner=owner)
+    return account
+
+
+def cashback_credit(*, member_id: str, amount: int, grant_id: str) -> LedgerTransaction:
+    """Credit a cashback grant from the promotions budget, once per grant however often called."""
+    return posting_apply(
+        Posting(
+            kind=LedgerTransaction.CASHBACK,
+            reference=grant_id,
+            member_id=member_id,
+            amount=amount,
+            counterparty=account_get_or_create(Account.SYSTEM, Account.PROMOTIONS),
+            description="Cashback",
+        )
+    )
 
 
 def _member_account_locked(member_id: str) -> Account:
     account = Account.objects.select_for_update().filter(kind=Account.MEMBER, owner=member_id).first()
     if account is None:
-        account_of(Account.MEMBER, member_id)
+        account_get_or_create(Account.MEMBER, member_id)
         account = Account.objects.select_for_update().get(kind=Account.MEMBER, owner=member_id)
     return account

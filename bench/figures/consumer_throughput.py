@@ -26,7 +26,7 @@ from blipay.events.broker import (
     module_queue,
 )
 from blipay.events.consumers import ModuleConsumer
-from blipay.events.envelope import Envelope
+from blipay.events.envelope import Envelope, EventMeta
 from blipay.events.models import AppliedVersion
 from blipay.events.subscriptions import Subscription, register_handlers, routing_keys
 
@@ -41,8 +41,8 @@ class _Clock:
         self.stamps: list[float] = []
         self.consumer: ConsumerMixin | None = None
 
-    def __call__(self, event: Envelope) -> None:
-        replica.wallet_save(event)
+    def __call__(self, event: events.BenchSaved, meta: EventMeta) -> None:
+        replica.wallet_save(event, meta)
         self.stamps.append(time.perf_counter())
         if len(self.stamps) >= self.expected and self.consumer is not None:
             self.consumer.should_stop = True
@@ -72,7 +72,7 @@ class _BareConsumer(ModuleConsumer):
     def apply(self, envelopes: list[Envelope]) -> None:
         with transaction.atomic():
             for envelope in envelopes:
-                self.handler(envelope)
+                self.handler(events.BenchSaved.TYPE.decode(envelope.data), envelope.meta)
 
 
 def run(context: Context) -> list[Figure]:
@@ -80,7 +80,7 @@ def run(context: Context) -> list[Figure]:
     with_inbox = _Clock(count)
     register_handlers(MODULE, [Subscription(events.BenchSaved, with_inbox)])
     ours_queue = module_queue(MODULE, routing_keys(MODULE))
-    bare_queue = Queue("bench.bare", exchange=EXCHANGE, routing_key=events.BenchSaved.routing_key)
+    bare_queue = Queue("bench.bare", exchange=EXCHANGE, routing_key=events.BenchSaved.TYPE.routing_key)
     with queues.declared(ours_queue, dead_letter_queue(MODULE), bare_queue) as broker:
         _fill(count)
         _wait_depth(broker, [ours_queue, bare_queue], count)

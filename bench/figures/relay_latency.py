@@ -14,7 +14,7 @@ from bench import events, queues, relays
 from bench.context import Context
 from bench.latency import Arrivals, Paced, Writer, produce, wait_for
 from bench.report import Figure, percentile
-from blipay.events.outbox import emit
+from blipay.events.outbox import Outbound, emit
 
 RATE = 50.0
 WARMUP_SECONDS = 2.0
@@ -111,7 +111,7 @@ def _measure(arrivals: Arrivals, relay: Callable[[], AbstractContextManager], wr
 
 
 def _emit(n: int) -> str:
-    return emit(events.BenchSaved, subject=events.subject_of(n), sequence=n, data=events.data_of(n)).id
+    return emit(Outbound(events.BenchSaved(**events.data_of(n)), subject=events.subject_of(n), sequence=n))[0].id
 
 
 def _anchor_write(n: int) -> str:

@@ -1,7 +1,9 @@
 """The event backbone: modules publish with ``emit`` and react with registered handlers.
 
-What modules use: ``registry.EventType`` / ``registry.register`` (declare what they
-publish), ``outbox.emit`` (inside their write transaction), ``envelope.Envelope`` and
-``consumers.Subscription`` / ``consumers.register_handlers`` (declare what they consume).
+What modules use: ``registry.event`` (declare each event they publish: a frozen dataclass
+beside its JSON Schema), ``outbox.emit`` / ``outbox.Outbound`` (inside their write
+transaction), ``envelope.EventMeta`` and ``subscriptions.Subscription`` /
+``subscriptions.register_handlers`` (declare what they consume; a handler gets the typed
+payload and its ``EventMeta``).
 Nothing is imported here, so the app package loads before Django's models are ready.
 """

@@ -18,6 +18,7 @@ from kombu import Connection, Exchange, Producer, Queue, binding
 from kombu.exceptions import OperationalError
 
 from blipay.events.errors import BrokerUnavailable
+from blipay.events.registry import routing_key
 from blipay.events.subscriptions import consuming_modules, routing_keys
 
 logger = logging.getLogger("blipay.events.broker")
@@ -98,17 +99,38 @@ class OutgoingMessage:
         }
 
     @classmethod
-    def from_envelope(cls, envelope: dict[str, Any]) -> "OutgoingMessage":
+    def carrying(
+        cls,
+        body: str,
+        *,
+        event_id: object,
+        routing_key: str,
+        correlation_id: str,
+        subject: str,
+        sequence: int | str,
+        traceparent: str | None,
+    ) -> "OutgoingMessage":
+        """The message for an envelope already serialised as ``body``. The relay passes the
+        fields the database extracted from the stored envelope, so it never parses one."""
         return cls(
-            id=str(envelope["id"]),
-            routing_key=f"{envelope['type']}.v{envelope['version']}",
-            body=json.dumps(envelope, separators=(",", ":")),
+            id=str(event_id),
+            routing_key=routing_key,
+            body=body,
+            correlation_id=correlation_id,
+            headers={"subject": subject, "sequence": int(sequence), "traceparent": traceparent or ""},
+        )
+
+    @classmethod
+    def from_envelope(cls, envelope: dict[str, Any]) -> "OutgoingMessage":
+        """The message for an envelope in hand (tests, the bench): the relay's constructor."""
+        return cls.carrying(
+            json.dumps(envelope, separators=(",", ":")),
+            event_id=envelope["id"],
+            routing_key=routing_key(envelope["type"], envelope["version"]),
             correlation_id=envelope["correlation_id"],
-            headers={
-                "subject": envelope["subject"],
-                "sequence": envelope["sequence"],
-                "traceparent": envelope.get("traceparent", ""),
-            },
+            subject=envelope["subject"],
+            sequence=envelope["sequence"],
+            traceparent=envelope.get("traceparent"),
         )
 
 

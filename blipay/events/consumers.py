@@ -4,9 +4,12 @@ A module lists its handlers in one explicit table in its ``handlers.py``
 (``blipay.events.subscriptions``)::
 
     register_handlers("notifications", [
-        Subscription(MemberSaved, contact_save, replayable=True),
-        Subscription(BalanceChanged, balance_notice_send),
+        Subscription(MemberSaved, member_contact_save, replayable=True),
+        Subscription(BalanceChanged, balance_notify),
     ])
+
+A handler receives the event's payload, decoded once into its dataclass, and its
+``EventMeta``: ``def balance_notify(event: BalanceChanged, meta: EventMeta) -> None``.
 
 Each consuming module reads its own durable queue ``blipay.<module>``. Every delivery runs
 in one transaction with its inbox row: the handlers' writes and the record that they ran
@@ -77,16 +80,22 @@ def deliver_many(module: str, envelopes: Sequence[Envelope], *, replay: bool = F
         )
         stateless = {e.id for e in applying if not kinds[e.routing_key].state}
         for envelope in applying:
-            if envelope.type == control.ModuleHandover.name:
+            if envelope.routing_key == control.ModuleHandover.TYPE.routing_key:
                 owning = control.handover_apply(module, envelope)
                 continue
             is_fresh = envelope.id in fresh or envelope.id in stateless
             with caused_by(
                 correlation_id=envelope.correlation_id, causation_id=envelope.id, traceparent=envelope.traceparent
             ):
-                for handler, skip_stale, side_effect in handlers.get(envelope.routing_key, ()):
-                    if (is_fresh or not skip_stale) and (owning or not side_effect):
-                        handler(envelope)
+                running = [
+                    handler
+                    for handler, skip_stale, side_effect in handlers.get(envelope.routing_key, ())
+                    if (is_fresh or not skip_stale) and (owning or not side_effect)
+                ]
+                if running:
+                    payload, meta = kinds[envelope.routing_key].decode(envelope.data), envelope.meta
+                    for handler in running:
+                        handler(payload, meta)
         if not replay:
             control.advance_position(module, applying)
     applied = {e.id: (Outcome.APPLIED if e.id in fresh or e.id in stateless else Outcome.STALE) for e in applying}

@@ -11,6 +11,7 @@ the events, so every deployment acts at the same point of the stream.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -19,47 +20,52 @@ from django.utils.dateparse import parse_datetime
 
 from blipay.events.envelope import Envelope
 from blipay.events.models import ModuleOwner, StreamPosition
-from blipay.events.registry import EventType, register
+from blipay.events.registry import event
 
 MONOLITH = "monolith"
 
-ModuleHandover = register(
-    EventType(
-        name="module.handover",
-        version=1,
-        source="events",
-        state=False,
-        description="From this point of the stream on, `owner` runs the module's side effects.",
-        schema={
-            "type": "object",
-            "required": ["module", "owner", "epoch"],
-            "additionalProperties": False,
-            "properties": {
-                "module": {"type": "string", "minLength": 1},
-                "owner": {"type": "string", "minLength": 1},
-                "epoch": {"type": "integer", "minimum": 1},
-            },
-        },
-    )
-)
 
-ModuleBackfilled = register(
-    EventType(
-        name="module.backfilled",
-        version=1,
-        source="events",
-        state=False,
-        description="The last message of a backfill: everything before it reached the deployment.",
-        schema={
-            "type": "object",
-            "required": ["module", "events"],
-            "additionalProperties": False,
-            "properties": {"module": {"type": "string"}, "events": {"type": "integer", "minimum": 0}},
+@event(
+    name="module.handover",
+    version=1,
+    source="events",
+    state=False,
+    description="From this point of the stream on, `owner` runs the module's side effects.",
+    schema={
+        "type": "object",
+        "required": ["module", "owner", "epoch"],
+        "additionalProperties": False,
+        "properties": {
+            "module": {"type": "string", "minLength": 1},
+            "owner": {"type": "string", "minLength": 1},
+            "epoch": {"type": "integer", "minimum": 1},
         },
-    )
+    },
 )
+@dataclass(frozen=True, kw_only=True)
+class ModuleHandover:
+    module: str
+    owner: str
+    epoch: int
 
-CONTROL_ROUTING_KEYS = [ModuleHandover.routing_key]
+
+@event(
+    name="module.backfilled",
+    version=1,
+    source="events",
+    state=False,
+    description="The last message of a backfill: everything before it reached the deployment.",
+    schema={
+        "type": "object",
+        "required": ["module", "events"],
+        "additionalProperties": False,
+        "properties": {"module": {"type": "string"}, "events": {"type": "integer", "minimum": 0}},
+    },
+)
+@dataclass(frozen=True, kw_only=True)
+class ModuleBackfilled:
+    module: str
+    events: int
 
 
 def owner_of(module: str) -> str:
@@ -76,12 +82,12 @@ def handover_apply(module: str, envelope: Envelope) -> bool:
     """Take a handover marker from ``module``'s queue (inside the delivery's transaction);
     return whether this deployment owns the module from now on. A marker for another
     module, or older than the epoch held, changes nothing."""
-    data = envelope.data
-    if data["module"] == module:
+    marker = ModuleHandover.TYPE.decode(envelope.data)
+    if marker.module == module:
         held = ModuleOwner.objects.filter(module=module).values_list("epoch", flat=True).first() or 0
-        if data["epoch"] > held:
+        if marker.epoch > held:
             ModuleOwner.objects.update_or_create(
-                module=module, defaults={"owner": data["owner"], "epoch": data["epoch"], "marker_id": envelope.id}
+                module=module, defaults={"owner": marker.owner, "epoch": marker.epoch, "marker_id": envelope.id}
             )
     return owns(module)
 

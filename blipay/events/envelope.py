@@ -1,7 +1,25 @@
-"""The envelope every event travels in (CloudEvents-like), as stored in the outbox and sent."""
+"""The envelope every event travels in (CloudEvents-like), as stored in the outbox and sent,
+and ``EventMeta``: what a handler may know of it besides the typed payload."""
 
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from blipay.events.registry import routing_key
+
+
+@dataclass(frozen=True)
+class EventMeta:
+    """The envelope without its data: handlers get it beside the payload, for the event's
+    id (``source_event_id``), its aggregate and version, and the request it belongs to."""
+
+    id: str
+    type: str
+    version: int
+    subject: str
+    sequence: int
+    time: str
+    correlation_id: str
+    causation_id: str | None
 
 
 @dataclass(frozen=True)
@@ -20,7 +38,20 @@ class Envelope:
 
     @property
     def routing_key(self) -> str:
-        return f"{self.type}.v{self.version}"
+        return routing_key(self.type, self.version)
+
+    @property
+    def meta(self) -> EventMeta:
+        return EventMeta(
+            id=self.id,
+            type=self.type,
+            version=self.version,
+            subject=self.subject,
+            sequence=self.sequence,
+            time=self.time,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

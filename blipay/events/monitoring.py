@@ -11,6 +11,7 @@ from kombu.exceptions import OperationalError
 
 from blipay.events.broker import connect, dead_letter_queue, module_queue
 from blipay.events.errors import BrokerUnavailable
+from blipay.events.registry import routing_key
 from blipay.events.subscriptions import consuming_modules, routing_keys
 
 
@@ -78,7 +79,7 @@ def trace(correlation_id: str) -> list[TracedEvent]:
         body = row.body
         events[body["id"]] = TracedEvent(
             id=body["id"],
-            type=f"{body['type']}.v{body['version']}",
+            type=routing_key(body["type"], body["version"]),
             subject=body["subject"],
             time=row.added,
             status=StatusChoice(row.status).label,

@@ -1,60 +1,81 @@
-"""emit(): the one way a module publishes an event.
+"""emit(): the one way a module publishes events.
 
-The event is written to the transactional outbox (django-outbox-pattern's ``published``
-table) in the caller's transaction, so it exists if and only if the change it describes
-was committed. The relay sends it to the broker after the commit.
+The events are written to the transactional outbox (django-outbox-pattern's ``published``
+table) in the caller's transaction, so they exist if and only if the change they describe
+was committed. The relay sends them to the broker after the commit.
 """
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django_outbox_pattern.headers import get_message_headers
 from django_outbox_pattern.models import Published
 
-from blipay.events.context import current_cause
+from blipay.events.context import Cause, current_cause
 from blipay.events.envelope import Envelope
 from blipay.events.errors import NotInTransaction
 from blipay.events.models import RelayKick
-from blipay.events.registry import EventType
+from blipay.events.registry import type_of
+from blipay.events.tasks import relay
 
 
-def emit(
-    event_type: EventType, *, subject: str, sequence: int, data: dict[str, Any], using: str = "default"
-) -> Envelope:
-    """Record ``data`` as an event of ``event_type`` about aggregate ``subject``.
+@dataclass(frozen=True)
+class Outbound:
+    """An event to emit: its payload (a registered event dataclass), the aggregate it is
+    about, and that aggregate's version after the change (state events are ordered by it)."""
 
-    Call inside ``transaction.atomic()``. ``sequence`` is the aggregate's version after the
-    change (for state events it orders them; consumers skip an older one). Raises
-    EventSchemaError, and records nothing, when ``data`` breaks the type's schema.
+    payload: Any
+    subject: str
+    sequence: int
+
+
+def emit(*events: Outbound, using: str = "default") -> list[Envelope]:
+    """Record ``events``, in order, with one INSERT; return their envelopes.
+
+    Call inside ``transaction.atomic()``. Raises EventSchemaError, and records nothing,
+    when a payload breaks its type's schema.
     """
     if not transaction.get_connection(using).in_atomic_block:
-        raise NotInTransaction(f"emit({event_type.routing_key}) must run inside transaction.atomic()")
-    envelope = envelope_of(event_type, subject=subject, sequence=sequence, data=data)
-    Published(
-        id=envelope.id,
-        destination=event_type.name,
-        version=f"v{event_type.version}",  # Published.save() makes destination the routing key
-        body=envelope.to_dict(),
-        headers={"dop-correlation-id": envelope.correlation_id},
-    ).save(force_insert=True, using=using)
-    _kick_relay_on_commit(using)
-    return envelope
-
-
-def envelope_of(event_type: EventType, *, subject: str, sequence: int, data: dict[str, Any]) -> Envelope:
-    """A new event of ``event_type``, validated, caused by whatever is running now. emit()
-    puts it in the outbox; the strangler sends a control message straight to one queue."""
-    event_type.validate(data)
+        raise NotInTransaction(
+            f"emit({', '.join(type_of(e.payload).routing_key for e in events)}) must run inside transaction.atomic()"
+        )
     cause = current_cause()
+    envelopes, rows = [], []
+    for event in events:
+        envelope = envelope_of(event, cause=cause)
+        row = Published(
+            id=envelope.id,
+            destination=envelope.routing_key,  # the relay reads the routing key from here
+            version=f"v{envelope.version}",
+            body=envelope.to_dict(),
+            headers={"dop-correlation-id": cause.correlation_id},
+        )
+        row.headers = get_message_headers(row)  # what Published.save() adds; bulk_create skips save()
+        envelopes.append(envelope)
+        rows.append(row)
+    Published.objects.using(using).bulk_create(rows)
+    _kick_relay_on_commit(using)
+    return envelopes
+
+
+def envelope_of(event: Outbound, *, cause: Cause | None = None) -> Envelope:
+    """A new event, validated, caused by ``cause`` (default: whatever is running now).
+    emit() puts it in the outbox; the strangler sends a control message straight to one queue."""
+    cause = cause or current_cause()
+    kind = type_of(event.payload)
+    data = kind.encode(event.payload)
+    kind.validate(data)
     return Envelope(
         id=str(uuid.uuid4()),
-        type=event_type.name,
-        version=event_type.version,
-        source=f"blipay.{event_type.source}",
-        subject=str(subject),
-        sequence=sequence,
+        type=kind.name,
+        version=kind.version,
+        source=f"blipay.{kind.source}",
+        subject=str(event.subject),
+        sequence=event.sequence,
         time=timezone.now().isoformat(),
         correlation_id=cause.correlation_id,
         causation_id=cause.causation_id,
@@ -80,8 +101,6 @@ def _kick_relay() -> None:
     """Queue the relay task, unless a kick is already waiting: that one starts draining after
     this commit (it clears the flag first), so it sends these events too. At most one kick
     waits, however many commits there are; under load that was half the relay's CPU."""
-    from blipay.events.tasks import relay
-
     if RelayKick.objects.filter(pk=1, pending=True).exists():  # a lock-free read: the common case under load
         return
     table = RelayKick._meta.db_table
@@ -94,8 +113,3 @@ def _kick_relay() -> None:
         if cursor.fetchone() is None:
             return
     relay.delay()
-
-
-def relay_kick_taken() -> None:
-    """The relay calls this as it starts draining: commits from now on queue a kick again."""
-    RelayKick.objects.filter(pk=1).update(pending=False)

@@ -28,6 +28,7 @@ from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published
 
 from blipay.events.broker import ConfirmingPublisher, OutgoingMessage
+from blipay.events.models import RelayKick
 from blipay.events.registry import event_types
 
 logger = logging.getLogger("blipay.events.relay")
@@ -74,38 +75,37 @@ def _claim(batch_size: int) -> list[tuple[object, OutgoingMessage]]:
         .annotate(
             envelope=Cast("body", TextField()),
             event_id=KT("body__id"),
-            event_type=KT("body__type"),
-            event_version=KT("body__version"),
             correlation_id=KT("body__correlation_id"),
             subject=KT("body__subject"),
             sequence=KT("body__sequence"),
             traceparent=KT("body__traceparent"),
         )
+        # ``destination`` is the routing key: emit() stores it so.
         .values_list(
-            "id",
-            "envelope",
-            "event_id",
-            "event_type",
-            "event_version",
-            "correlation_id",
-            "subject",
-            "sequence",
-            "traceparent",
+            "id", "envelope", "event_id", "destination", "correlation_id", "subject", "sequence", "traceparent"
         )[:batch_size]
     )
     return [
         (
             row_id,
-            OutgoingMessage(
-                id=event_id,
-                routing_key=f"{event_type}.v{version}",
-                body=envelope,
+            OutgoingMessage.carrying(
+                envelope,
+                event_id=event_id,
+                routing_key=key,
                 correlation_id=correlation_id,
-                headers={"subject": subject, "sequence": int(sequence), "traceparent": traceparent or ""},
+                subject=subject,
+                sequence=sequence,
+                traceparent=traceparent,
             ),
         )
-        for row_id, envelope, event_id, event_type, version, correlation_id, subject, sequence, traceparent in rows
+        for row_id, envelope, event_id, key, correlation_id, subject, sequence, traceparent in rows
     ]
+
+
+def relay_kick_taken() -> None:
+    """The relay task calls this as it starts draining: commits from now on queue a kick again
+    (``blipay.events.outbox`` sets the flag when it queues one)."""
+    RelayKick.objects.filter(pk=1).update(pending=False)
 
 
 def relay_pending(publisher: ConfirmingPublisher, *, batch_size: int | None = None) -> int:

@@ -3,19 +3,22 @@
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils.module_loading import autodiscover_modules
 
-from blipay.events.envelope import Envelope
-from blipay.events.registry import EventType
+from blipay.events.control import ModuleHandover
+from blipay.events.envelope import EventMeta
+from blipay.events.registry import EventType, type_of
 
-Handler = Callable[[Envelope], None]
-HANDOVER_ROUTING_KEY = "module.handover.v1"  # registered in blipay.events.control
+# A handler receives the typed payload and the envelope's metadata, and calls one service:
+# ``def welcome_notify(event: MemberRegistered, meta: EventMeta) -> None``.
+Handler = Callable[[Any, EventMeta], None]
 
 
 @dataclass(frozen=True)
 class Subscription:
-    """``handler`` runs for every ``event_type`` event the module receives.
+    """``handler`` runs for every ``event`` (a registered payload dataclass) the module receives.
 
     ``replayable`` handlers only rebuild state from events (replicas, read models), so
     ``events replay`` may feed them stored events again; side effects are never replayed.
@@ -23,10 +26,14 @@ class Subscription:
     off: for a handler that keeps something every version carries (a history row).
     """
 
-    event_type: EventType
+    event: type
     handler: Handler
     replayable: bool = False
     skip_stale: bool = True
+
+    @property
+    def event_type(self) -> EventType:
+        return type_of(self.event)
 
 
 _subscriptions: dict[str, tuple[Subscription, ...]] = {}
@@ -53,7 +60,7 @@ def routing_keys(module: str, *, replayable_only: bool = False) -> list[str]:
     ones are asked for, the handover marker (see blipay.events.control)."""
     keys = {s.event_type.routing_key for s in subscriptions_of(module) if s.replayable or not replayable_only}
     if not replayable_only:
-        keys.add(HANDOVER_ROUTING_KEY)
+        keys.add(ModuleHandover.TYPE.routing_key)
     return sorted(keys)
 
 

@@ -9,7 +9,6 @@ from django.conf import settings
 from blipay.events import inbox
 from blipay.events import relay as outbox_relay
 from blipay.events.errors import BrokerUnavailable
-from blipay.events.outbox import relay_kick_taken
 
 logger = logging.getLogger("blipay.events.tasks")
 
@@ -17,7 +16,7 @@ logger = logging.getLogger("blipay.events.tasks")
 @shared_task(name="blipay.events.relay", ignore_result=True)
 def relay() -> int:
     """Send every pending outbox row. Kicked after commits that emitted; swept by beat."""
-    relay_kick_taken()
+    outbox_relay.relay_kick_taken()
     try:
         return outbox_relay.relay_in_process()
     except BrokerUnavailable as exc:

@@ -1,29 +1,35 @@
-from blipay.events.registry import EventType, register
+from dataclasses import dataclass
 
-SinkSaved = register(
-    EventType(
-        name="sink.saved",
-        version=1,
-        source="eventsink",
-        schema={
-            "type": "object",
-            "properties": {"name": {"type": "string", "minLength": 1}},
-            "required": ["name"],
-            "additionalProperties": False,
-        },
-    )
-)
+from blipay.events.registry import event
 
-SinkPinged = register(
-    EventType(
-        name="sink.pinged",
-        version=1,
-        source="eventsink",
-        state=False,
-        schema={
-            "type": "object",
-            "properties": {"echo": {"type": "boolean"}},
-            "additionalProperties": False,
-        },
-    )
+
+@event(
+    name="sink.saved",
+    version=1,
+    source="eventsink",
+    schema={
+        "type": "object",
+        "properties": {"name": {"type": "string", "minLength": 1}},
+        "required": ["name"],
+        "additionalProperties": False,
+    },
 )
+@dataclass(frozen=True, kw_only=True)
+class SinkSaved:
+    name: str
+
+
+@event(
+    name="sink.pinged",
+    version=1,
+    source="eventsink",
+    state=False,
+    schema={
+        "type": "object",
+        "properties": {"echo": {"type": "boolean"}},
+        "additionalProperties": False,
+    },
+)
+@dataclass(frozen=True, kw_only=True)
+class SinkPinged:
+    echo: bool = False

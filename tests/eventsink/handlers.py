@@ -2,8 +2,8 @@ import time
 
 from django.db import transaction
 
-from blipay.events.envelope import Envelope
-from blipay.events.outbox import emit
+from blipay.events.envelope import EventMeta
+from blipay.events.outbox import Outbound, emit
 from blipay.events.subscriptions import Subscription, register_handlers
 from tests.eventsink.events import SinkPinged, SinkSaved
 from tests.eventsink.models import Effect, Replica, Switch
@@ -13,22 +13,20 @@ class HandlerFailed(RuntimeError):
     pass
 
 
-def replica_save(event: Envelope) -> None:
-    Replica.objects.update_or_create(
-        subject=event.subject, defaults={"name": event.data["name"], "sequence": event.sequence}
-    )
+def replica_save(event: SinkSaved, meta: EventMeta) -> None:
+    Replica.objects.update_or_create(subject=meta.subject, defaults={"name": event.name, "sequence": meta.sequence})
 
 
-def effect_record(event: Envelope) -> None:
-    modes = set(Switch.objects.filter(subject=event.subject).values_list("mode", flat=True))
+def effect_record(event: SinkPinged, meta: EventMeta) -> None:
+    modes = set(Switch.objects.filter(subject=meta.subject).values_list("mode", flat=True))
     if Switch.FAIL in modes:
-        raise HandlerFailed(f"switched to fail for {event.subject}")
+        raise HandlerFailed(f"switched to fail for {meta.subject}")
     if Switch.STALL in modes:
         time.sleep(60)
-    Effect.objects.create(event_id=event.id, subject=event.subject)
-    if event.data.get("echo"):
+    Effect.objects.create(event_id=meta.id, subject=meta.subject)
+    if event.echo:
         with transaction.atomic():
-            emit(SinkSaved, subject=event.subject, sequence=1, data={"name": "echo"})
+            emit(Outbound(SinkSaved(name="echo"), subject=meta.subject, sequence=1))
 
 
 register_handlers(

@@ -31,6 +31,18 @@ def test_registration_emits_member_saved_with_the_requests_correlation_id(anon):
     assert event["sequence"] == 1
 
 
+def test_registration_also_emits_member_registered_once_and_a_profile_change_does_not(anon):
+    body = anon.post("/api/v1/members", ANI, format="json", HTTP_X_REQUEST_ID="signup-2").json()
+    anon.patch(
+        f"/api/v1/members/{body['id']}", {"name": "Ani W."}, format="json", HTTP_AUTHORIZATION=f"Bearer {body['token']}"
+    )
+
+    [registered] = Published.objects.filter(destination="member.registered.v1").values_list("body", flat=True)
+    assert (registered["subject"], registered["correlation_id"]) == (body["id"], "signup-2")
+    assert registered["data"] == {"member_id": body["id"], "registered_at": registered["data"]["registered_at"]}
+    assert Published.objects.filter(destination="member.saved.v1").count() == 2
+
+
 def test_an_email_already_registered_is_refused_whatever_its_case(anon):
     anon.post("/api/v1/members", ANI, format="json")
 

@@ -1,8 +1,12 @@
+import uuid
+
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from django_outbox_pattern.models import Published, Received
 
 from apps.notifications.models import MemberContact
+from apps.notifications.services import balance_change_notify
 from blipay.events.broker import ConfirmingPublisher, OutgoingMessage
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,10 +52,10 @@ def test_a_sent_notification_is_published_as_notification_sent(register_member, 
     pump()
 
     [welcome] = notifications_of(ani.client, ani.id)["results"]
-    [event] = Published.objects.filter(destination="notification.sent.v1").values_list("body", flat=True)
+    [event] = Published.objects.filter(destination="notification.sent.v2").values_list("body", flat=True)
     assert (event["subject"], event["sequence"]) == (welcome["id"], 1)
     assert event["data"] | {"created_at": welcome["created_at"]} == welcome | {"member_id": ani.id}
-    registered = Published.objects.get(destination="member.saved.v1").body
+    registered = Published.objects.get(destination="member.registered.v1").body
     assert (event["correlation_id"], event["causation_id"]) == (registered["correlation_id"], registered["id"])
 
 
@@ -113,18 +117,41 @@ def test_notifications_follow_the_members_new_email_address(register_member, fun
     assert len(mailoutbox) == 2  # a changed profile is not a second registration
 
 
+def test_a_balance_change_of_a_kind_it_has_no_words_for_is_still_notified_plainly(register_member, pump, mailoutbox):
+    ani = register_member(email="ani@example.id", name="Ani Wijaya")
+    pump()
+
+    with transaction.atomic():
+        notification = balance_change_notify(
+            member_id=ani.id,
+            kind="interest",  # a ledger kind the wallet might add
+            amount=1_250,
+            balance=101_250,
+            description="Interest for November",
+            source_event_id=str(uuid.uuid4()),
+        )
+    pump()
+
+    assert (notification.kind, notification.subject) == ("balance", "Your Blipay balance changed")
+    assert "Rp 1.250 was added to your Blipay balance.\nInterest for November" in notification.body
+    assert "Your balance is now Rp 101.250." in notification.body
+    assert mailoutbox[-1].subject == "Your Blipay balance changed"
+    [sent] = Published.objects.filter(destination="notification.sent.v2", body__data__kind="balance")
+    assert sent.body["data"]["id"] == str(notification.id)
+
+
 def test_a_redelivered_event_sends_nothing_twice(register_member, fund, pump, mailoutbox):
     ani = register_member()
     fund(ani, 100_000)
     before = notifications_of(ani.client, ani.id)["results"]
     assert len(before) == len(mailoutbox) == 2
 
-    assert republish("member.saved.v1", "wallet.balance_changed.v1") == 2
+    assert republish("member.registered.v1", "wallet.balance_changed.v1") == 2
     assert pump() > 0
 
     assert notifications_of(ani.client, ani.id)["results"] == before
     assert len(mailoutbox) == 2
-    assert Published.objects.filter(destination="notification.sent.v1").count() == 2
+    assert Published.objects.filter(destination="notification.sent.v2").count() == 2
 
 
 def test_a_redelivery_after_the_inbox_forgot_the_event_still_sends_nothing_twice(
@@ -135,7 +162,7 @@ def test_a_redelivery_after_the_inbox_forgot_the_event_still_sends_nothing_twice
     before = notifications_of(ani.client, ani.id)["results"]
     Received.objects.filter(msg_id__startswith="notifications:").delete()  # past the inbox's retention
 
-    republish("member.saved.v1", "wallet.balance_changed.v1")
+    republish("member.registered.v1", "wallet.balance_changed.v1")
     assert pump() > 0
 
     assert notifications_of(ani.client, ani.id)["results"] == before

@@ -41,9 +41,9 @@ def test_member_page_shows_profile_balance_ledger_and_notifications_together(adm
     page = member_page(admin_client, ani.id)
 
     assert "Ani Wijaya" in page
-    assert "Rp 70,000" in page  # the balance
-    assert "Rp +100,000" in page  # the top-up line
-    assert "Rp -30,000" in page  # the payment line
+    assert "Rp 70.000" in page  # the balance
+    assert "Rp +100.000" in page  # the top-up line
+    assert "Rp -30.000" in page  # the payment line
     assert "kopi susu" in page
     assert "Payment of Rp 30.000 made" in page  # the notification line
     assert 'id="member-ledger"' in page
@@ -56,7 +56,7 @@ def test_member_page_shows_only_that_members_lines(admin_client, ani, register_m
 
     page = member_page(admin_client, ani.id)
 
-    assert "Rp +55,555" not in page
+    assert "Rp +55.555" not in page
     assert "Budi Santoso" not in page
 
 

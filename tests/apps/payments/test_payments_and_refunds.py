@@ -1,6 +1,7 @@
 import uuid
 
 import pytest
+from django_outbox_pattern.models import Published
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,6 +28,27 @@ def test_a_member_pays_a_merchant_from_the_balance(register_member, register_mer
     assert (body["amount"], body["refunded_amount"], body["status"]) == (35_000, 0, "succeeded")
     pump()
     assert _balance(ani) == 65_000
+
+
+def test_a_payment_is_announced_once_as_payment_made_and_its_refunds_are_not(register_member, register_merchant, fund):
+    ani, kopi = register_member(), register_merchant()
+    fund(ani, 100_000)
+    payment = _pay(ani, kopi, 35_000).json()
+
+    kopi.client.post(f"/api/v1/payments/{payment['id']}/refunds", {"amount": 5_000}, format="json")
+
+    [made] = Published.objects.filter(destination="payment.made.v1").values_list("body", flat=True)
+    assert made["data"] | {"paid_at": payment["created_at"]} == {
+        "payment_id": payment["id"],
+        "member_id": ani.id,
+        "merchant_id": kopi.id,
+        "amount": 35_000,
+        "paid_at": payment["created_at"],
+    }
+    assert list(Published.objects.filter(destination="payment.saved.v1").values_list("body__sequence", flat=True)) == [
+        1,
+        2,
+    ]
 
 
 def test_not_enough_balance_is_422_and_nothing_changes(register_member, register_merchant, fund, pump):

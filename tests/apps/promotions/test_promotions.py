@@ -262,7 +262,7 @@ def test_a_refund_does_not_earn_cashback_again(staff, register_member, register_
 
 
 @pytest.mark.parametrize("as_a_new_event", [False, True], ids=["redelivered", "re-emitted-with-a-new-id"])
-def test_a_replayed_payment_saved_credits_the_cashback_once(
+def test_a_replayed_payment_made_credits_the_cashback_once(
     staff, register_member, register_merchant, fund, pump, as_a_new_event
 ):
     merchant = register_merchant()
@@ -275,7 +275,7 @@ def test_a_replayed_payment_saved_credits_the_cashback_once(
 
     # Redelivered, the inbox recognises the event; with a new id only the grant's unique
     # payment_id stands between the payment and a second cashback.
-    republish("payment.saved.v1", **({"id": "0b9f6a3e-8a43-4a44-9d5c-0d8b5b7f6e21"} if as_a_new_event else {}))
+    republish("payment.made.v1", **({"id": "0b9f6a3e-8a43-4a44-9d5c-0d8b5b7f6e21"} if as_a_new_event else {}))
     assert pump() > 0
 
     assert balance_of(ani) == 73_000

@@ -34,8 +34,8 @@ def test_ledger_transaction_page_shows_its_entries_read_only(admin_client, funde
 
     page = admin_client.get(f"/admin/wallet/ledgertransaction/{posted.pk}/change/").content.decode()
 
-    assert "Rp +100,000" in page  # the member's entry
-    assert "Rp -100,000" in page  # the bank's entry
+    assert "Rp +100.000" in page  # the member's entry
+    assert "Rp -100.000" in page  # the bank's entry
     assert 'name="_save"' not in page
 
 

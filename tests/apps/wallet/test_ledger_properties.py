@@ -23,7 +23,7 @@ from apps.promotions.events import CashbackGranted
 from apps.wallet.models import Account, Entry, LedgerTransaction
 from apps.wallet.services import InsufficientBalance
 from blipay.events.consumers import drain
-from blipay.events.outbox import emit
+from blipay.events.outbox import Outbound, emit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,19 +78,15 @@ def test_any_sequence_keeps_the_ledger_balanced_and_the_read_model_equal(merchan
                     pass
             case ("cashback", amount):
                 with transaction.atomic():
-                    emit(
-                        CashbackGranted,
-                        subject=str(uuid.uuid4()),
-                        sequence=1,
-                        data={
-                            "id": str(uuid.uuid4()),
-                            "promotion_id": str(uuid.uuid4()),
-                            "payment_id": str(uuid.uuid4()),
-                            "member_id": member_id,
-                            "merchant_id": merchant_id,
-                            "amount": amount,
-                        },
+                    granted = CashbackGranted(
+                        id=str(uuid.uuid4()),
+                        promotion_id=str(uuid.uuid4()),
+                        payment_id=str(uuid.uuid4()),
+                        member_id=member_id,
+                        merchant_id=merchant_id,
+                        amount=amount,
                     )
+                    emit(Outbound(granted, subject=str(uuid.uuid4()), sequence=1))
                 drain()
                 expected += amount
         assert 0 <= _balance(member_id) == expected

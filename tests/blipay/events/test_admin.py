@@ -3,7 +3,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django_outbox_pattern.models import Published
 
-from blipay.events.outbox import emit
+from blipay.events.outbox import Outbound, emit
 from tests.eventsink.events import SinkSaved
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def test_outbox_rows_cannot_be_deleted_or_edited_from_the_admin(client, settings):
     settings.BLIPAY_EVENTS = {**settings.BLIPAY_EVENTS, "RELAY_ON_COMMIT": False}
     with transaction.atomic():
-        event = emit(SinkSaved, subject="a", sequence=1, data={"name": "kept"})
+        event = emit(Outbound(SinkSaved(name="kept"), subject="a", sequence=1))[0]
     client.force_login(User.objects.create_superuser("ops", "ops@example.com", "pw"))
 
     listing = client.get("/admin/django_outbox_pattern/published/")

@@ -14,7 +14,7 @@ from django_outbox_pattern.models import Published, Received
 
 from blipay.events.broker import ConfirmingPublisher, OutgoingMessage, connect, dead_letter_queue
 from blipay.events.consumers import consumers_in_threads
-from blipay.events.outbox import emit
+from blipay.events.outbox import Outbound, emit
 from tests.eventsink.events import SinkPinged, SinkSaved
 from tests.eventsink.models import Effect, Replica, Switch
 from tests.helpers import consumer_count, postgres_test_db_url, queue_depth, wait_until
@@ -24,12 +24,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _ping(subject: str = "p", **data) -> str:
     with transaction.atomic():
-        return emit(SinkPinged, subject=subject, sequence=0, data=data).id
+        return emit(Outbound(SinkPinged(**data), subject=subject, sequence=0))[0].id
 
 
 def _save(subject: str, sequence: int, name: str) -> str:
     with transaction.atomic():
-        return emit(SinkSaved, subject=subject, sequence=sequence, data={"name": name}).id
+        return emit(Outbound(SinkSaved(name=name), subject=subject, sequence=sequence))[0].id
 
 
 def _applied(event_id: str) -> bool:

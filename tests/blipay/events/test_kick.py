@@ -4,7 +4,7 @@ from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published
 
 from blipay.events.models import RelayKick
-from blipay.events.outbox import emit
+from blipay.events.outbox import Outbound, emit
 from blipay.events.tasks import relay
 from tests.eventsink.events import SinkSaved
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _save(name: str) -> str:
     with transaction.atomic():
-        return emit(SinkSaved, subject="k", sequence=1, data={"name": name}).id
+        return emit(Outbound(SinkSaved(name=name), subject="k", sequence=1))[0].id
 
 
 def test_a_commit_while_a_kick_waits_queues_none_and_the_waiting_kick_sends_it(tap):

@@ -18,7 +18,7 @@ from kombu import Queue
 from blipay.events.broker import EXCHANGE, ConfirmingPublisher, connect
 from blipay.events.consumers import consumers_in_threads
 from blipay.events.errors import BrokerUnavailable
-from blipay.events.outbox import emit
+from blipay.events.outbox import Outbound, emit
 from blipay.events.relay import delete_old_sent, relay_pending, retry_failed
 from tests.eventsink.events import SinkPinged, SinkSaved
 from tests.eventsink.models import Replica
@@ -35,7 +35,7 @@ def backlog(settings):
     def make(count: int, *, subjects: int = 10) -> list[str]:
         with transaction.atomic():
             return [
-                emit(SinkSaved, subject=f"s-{n % subjects}", sequence=n // subjects + 1, data={"name": f"n{n}"}).id
+                emit(Outbound(SinkSaved(name=f"n{n}"), subject=f"s-{n % subjects}", sequence=n // subjects + 1))[0].id
                 for n in range(count)
             ]
 
@@ -195,9 +195,15 @@ def test_relay_killed_mid_backlog_loses_nothing_and_consumers_absorb_the_repeate
     assert repeats <= 500, f"{repeats} events published twice"
     _assert_per_subject_order([m for m in messages if arrived[m.id] == 1])
 
+    applied = Received.objects.filter(msg_id__startswith="sink:")
     with consumers_in_threads(["sink"]):
-        wait_until(lambda: queue_depth(sink_queue) == 0, timeout=120, message="sink drained its queue")
-    assert Received.objects.filter(msg_id__startswith="sink:").count() == 10_000
+        # An empty queue is not enough: messages delivered but not yet applied aren't in it.
+        wait_until(
+            lambda: queue_depth(sink_queue) == 0 and applied.count() >= 10_000,
+            timeout=120,
+            message="sink applied its queue",
+        )
+    assert applied.count() == 10_000
     assert set(Replica.objects.values_list("sequence", flat=True)) == {200}
     assert Replica.objects.count() == 50
 
@@ -224,7 +230,7 @@ def test_event_the_broker_keeps_refusing_ends_failed_and_the_admin_can_retry_it(
     settings.BLIPAY_EVENTS = {**settings.BLIPAY_EVENTS, "RELAY_MAX_ATTEMPTS": 3}
     backlog(2)
     with transaction.atomic():
-        refused = emit(SinkPinged, subject="p", sequence=0, data={})
+        refused = emit(Outbound(SinkPinged(), subject="p", sequence=0))[0]
     publisher = ConfirmingPublisher()
 
     for _ in range(3):
@@ -241,7 +247,7 @@ def test_event_the_broker_keeps_refusing_ends_failed_and_the_admin_can_retry_it(
 def test_retention_deletes_old_sent_events_but_keeps_each_subjects_latest_state(backlog):
     backlog(6, subjects=2)  # s-0 and s-1, three versions each
     with transaction.atomic():
-        emit(SinkPinged, subject="p", sequence=0, data={})
+        emit(Outbound(SinkPinged(), subject="p", sequence=0))
     relay_pending(ConfirmingPublisher())
     backlog(1, subjects=1)  # still pending
     Published.objects.update(added=F("added") - timedelta(days=60))
