@@ -241,7 +241,7 @@ def test_a_handover_during_steady_registrations_welcomes_every_member_exactly_on
     sent_by_service = {
         row[0]
         for row in extracted.sql(
-            "SELECT body->'data'->>'member_id' FROM published WHERE destination LIKE 'notification.sent.v%'"
+            "SELECT body->'data'->>'member_id' FROM published WHERE destination LIKE 'notification.sent.v%%'"
         )
     }
     emails = [message.to[0] for message in mailoutbox if message.subject == "Welcome to Blipay"]
