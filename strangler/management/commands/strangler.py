@@ -121,7 +121,8 @@ class Command(BaseCommand):
             for side, counts in entry["sides"].items():
                 line = ", ".join(f"{name} {value}" for name, value in counts.items() if name != "p99_ms")
                 self.stdout.write(f"  {side:<9} {line}, p99 {counts['p99_ms'] or '-'} ms")
-            self.stdout.write(f"  breakers  {entry['breakers'] or 'closed'}")
+            breakers = ", ".join(f"{upstream} {state}" for upstream, state in entry["breakers"].items())
+            self.stdout.write(f"  breaker   {breakers}")
             for mismatch in entry["recent"]:
                 self.stdout.write(
                     f"  {mismatch['verdict']:<9} {mismatch['at']} {mismatch['method']} {mismatch['path']}: "
