@@ -1,6 +1,7 @@
 import sys
 from datetime import datetime
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 from django_outbox_pattern.choices import StatusChoice
@@ -53,6 +54,13 @@ class Command(BaseCommand):
     def _replay(self, *, module: str, since: str | None, **options) -> None:
         if module not in consuming_modules():
             raise CommandError(f"unknown module {module!r}; modules with handlers: {', '.join(consuming_modules())}")
+        if settings.BLIPAY_SERVICE:
+            # Replay reads the local outbox, which holds what this deployment emitted, not the
+            # events its module consumes: those are in the monolith's.
+            raise CommandError(
+                f"an extracted service's history is in the monolith's outbox: run "
+                f"`manage.py strangler backfill {module}` with the monolith's environment"
+            )
         keys = routing_keys(module, replayable_only=True)
         rows = Published.objects.filter(destination__in=keys).exclude(status=StatusChoice.FAILED)
         if since:
