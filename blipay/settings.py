@@ -133,6 +133,8 @@ BLIPAY_RATE_LIMITS = (
 )
 # The bank signs its payment confirmations with this (HMAC-SHA256).
 BLIPAY_BANK_WEBHOOK_SECRET = os.environ.get("BLIPAY_BANK_WEBHOOK_SECRET", "blipay-dev-bank-secret")
+# During a rotation, the old secret: confirmations signed with either are accepted.
+BLIPAY_BANK_WEBHOOK_SECRET_PREVIOUS = os.environ.get("BLIPAY_BANK_WEBHOOK_SECRET_PREVIOUS", "")
 BLIPAY_TOPUP_TTL_HOURS = int(os.environ.get("BLIPAY_TOPUP_TTL_HOURS", "24"))
 EMAIL_BACKEND = os.environ.get("BLIPAY_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = "Blipay <no-reply@blipay.test>"

@@ -8,7 +8,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.members.services import MemberNotFound, member_register, member_update
+from apps.members.errors import MemberNotFound
+from apps.members.services import member_register, member_update
 from apps.overview.public import member_overview
 from blipay.api.auth import allow
 from blipay.api.credentials import Principal

@@ -8,8 +8,8 @@ from rest_framework.views import APIView
 
 from apps.notifications.selectors import member_notifications
 from blipay.api.auth import allow
-from blipay.api.errors import NotFound
 from blipay.api.pagination import NewestFirst
+from blipay.errors import NotFound
 
 
 class MemberNotificationsApi(APIView):

@@ -1,5 +1,5 @@
+from apps.payments.errors import PaymentNotFound, TopUpNotFound
 from apps.payments.models import Payment, TopUp
-from apps.payments.services import PaymentNotFound, TopUpNotFound
 from blipay.api.credentials import Principal
 
 

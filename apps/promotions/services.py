@@ -4,21 +4,10 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 
+from apps.promotions.errors import InvalidPromotion, MerchantUnknown
 from apps.promotions.events import CashbackGranted, PromotionSaved
 from apps.promotions.models import CashbackGrant, MerchantReplica, Promotion
-from blipay.api.errors import DomainError
 from blipay.events.outbox import emit
-
-
-class MerchantUnknown(DomainError):
-    code = "merchant_not_found"
-    message = "No merchant has this id."
-
-
-class InvalidPromotion(DomainError):
-    code = "validation_error"
-    status = 400
-    message = "The request has invalid fields."
 
 
 def merchant_replica_save(*, merchant_id: str, name: str) -> None:

@@ -6,8 +6,8 @@ from rest_framework.views import APIView
 
 from apps.wallet.selectors import member_transactions
 from blipay.api.auth import allow
-from blipay.api.errors import NotFound
 from blipay.api.pagination import NewestFirst
+from blipay.errors import NotFound
 
 
 class MemberTransactionsApi(APIView):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 from rest_framework.test import APIClient
 
-from apps.payments.services import bank_signature
+from apps.payments.signatures import bank_signature
 from blipay.api.credentials import credential_issue
 from blipay.api.models import Credential
 from blipay.events.consumers import drain

@@ -17,9 +17,9 @@ from apps.members.models import Member
 from apps.members.services import member_register
 from apps.merchants.models import Merchant
 from apps.merchants.services import merchant_register
+from apps.payments.errors import MerchantUnknown
 from apps.payments.services import (
-    BankAnswer,
-    MerchantUnknown,
+    BankConfirmation,
     bank_payment_confirm,
     payment_create,
     refund_issue,
@@ -150,12 +150,12 @@ class DemoData:
 
     def top_up(self, member_id: str, amount: int) -> None:
         topup = self.step(topup_create, member_id=member_id, amount=amount)
-        answer = self.bank(topup.reference, amount)
-        if answer.status_code != 200:
-            raise RuntimeError(f"the demo top-up was not credited: {answer.body}")
+        confirmation = self.bank(topup.reference, amount)
+        if not confirmation.credited:
+            raise RuntimeError(f"the demo top-up was not credited: {confirmation.message}")
         self.pump()
 
-    def bank(self, reference: str, amount: int) -> BankAnswer:
+    def bank(self, reference: str, amount: int) -> BankConfirmation:
         """What the bank's signed confirmation leads to (the signature is the API's concern)."""
         bank_transaction_id = f"DEMO-{uuid.uuid4().hex[:12].upper()}"
         payload = {
