@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _member_ids(lines: list[str]) -> list[str]:
-    from blipay.api.credentials import principal_for
+    from blipay.identity.credentials import principal_for
 
     return [principal_for(line.split()[0]).id for line in lines]
 

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django_outbox_pattern",
     "blipay",
     "blipay.events",
+    "blipay.identity",
     "blipay.api",
     "apps.members",
     "apps.merchants",
@@ -117,7 +118,7 @@ STATIC_ROOT = VAR_DIR / "static"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "blipay.api.schema.BlipaySchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["blipay.api.auth.BearerAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["blipay.identity.bearer.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_THROTTLE_CLASSES": ["blipay.api.limits.WriteThrottle"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

@@ -11,8 +11,7 @@ from rest_framework.views import APIView
 from apps.members.errors import MemberNotFound
 from apps.members.services import member_register, member_update
 from apps.overview.public import member_overview
-from blipay.api.auth import allow
-from blipay.api.credentials import Principal
+from blipay.api.auth import TheMemberOrStaff, allow
 from blipay.api.idempotency import idempotent
 from blipay.api.limits import RegistrationThrottle
 
@@ -55,7 +54,7 @@ class MemberRegisterApi(APIView):
 
 
 class MemberDetailApi(APIView):
-    permission_classes = [allow("member", "staff")]
+    permission_classes = [allow("member", "staff"), TheMemberOrStaff]
 
     class Patch(serializers.Serializer):
         name = serializers.CharField(max_length=200, required=False)
@@ -96,7 +95,6 @@ class MemberDetailApi(APIView):
 
     @extend_schema(responses={200: Output}, summary="The member with balance and recent transactions")
     def get(self, request: Request, member_id: str) -> Response:
-        _check_access(request.user, member_id)
         overview = member_overview(member_id=str(member_id))
         if overview is None:
             raise MemberNotFound()
@@ -104,7 +102,6 @@ class MemberDetailApi(APIView):
 
     @extend_schema(request=Patch, responses={200: Output}, summary="Change the member's name, email or phone")
     def patch(self, request: Request, member_id: str) -> Response:
-        _check_access(request.user, member_id)
         data = self.Patch(data=request.data)
         data.is_valid(raise_exception=True)
         member = member_update(member_id=str(member_id), **data.validated_data)
@@ -112,9 +109,3 @@ class MemberDetailApi(APIView):
         # The read model may not have seen this change yet; the answer shows it regardless.
         overview = replace(overview, name=member.name, email=member.email, phone=member.phone)
         return Response(self.Output(overview).data)
-
-
-def _check_access(principal: Principal, member_id: object) -> None:
-    # Someone else's member answers 404, exactly like a member that doesn't exist.
-    if not (principal.is_staff or principal.is_member(member_id)):
-        raise MemberNotFound()

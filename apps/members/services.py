@@ -7,9 +7,9 @@ from django.db import IntegrityError, transaction
 from apps.members.errors import MemberExists, MemberNotFound
 from apps.members.events import MemberSaved
 from apps.members.models import Member
-from blipay.api.credentials import credential_issue
-from blipay.api.models import Credential
 from blipay.events.outbox import emit
+from blipay.identity.credentials import credential_issue
+from blipay.identity.models import Credential
 
 
 @dataclass(frozen=True)

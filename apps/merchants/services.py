@@ -7,9 +7,9 @@ from django.db import IntegrityError, transaction
 from apps.merchants.errors import MerchantExists
 from apps.merchants.events import MerchantSaved
 from apps.merchants.models import Merchant
-from blipay.api.credentials import credential_issue
-from blipay.api.models import Credential
 from blipay.events.outbox import emit
+from blipay.identity.credentials import credential_issue
+from blipay.identity.models import Credential
 
 
 @dataclass(frozen=True)

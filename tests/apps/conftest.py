@@ -9,9 +9,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from apps.payments.signatures import bank_signature
-from blipay.api.credentials import credential_issue
-from blipay.api.models import Credential
 from blipay.events.consumers import drain
+from blipay.identity.credentials import credential_issue
+from blipay.identity.models import Credential
 from tests.helpers import purge_module_queues
 
 
