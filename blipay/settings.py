@@ -2,12 +2,15 @@
 
 With nothing set, Blipay runs on embedded defaults: a SQLite file under ``var/`` and an
 in-process message broker, so one process serves the whole system. ``DATABASE_URL``
-(``postgres://…``) and ``BROKER_URL`` (``amqp://…``) switch to the real servers.
+(``postgres://…``, parsed by dj-database-url) and ``BROKER_URL`` (``amqp://…``, or kombu's
+failover list ``amqp://a;amqp://b``) switch to the real servers; ``REDIS_URL`` puts the
+cache in Redis.
 """
 
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+
+import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("BLIPAY_VAR_DIR", BASE_DIR / "var"))
@@ -32,20 +35,19 @@ def _database(url: str | None) -> dict:
             # A file, not shared-cache memory: threads in tests then lock like real processes.
             "TEST": {"NAME": VAR_DIR / "test.sqlite3"},
         }
-    parts = urlsplit(url)
-    if parts.scheme not in {"postgres", "postgresql"}:
-        raise ValueError(f"DATABASE_URL must be postgres://…, not {parts.scheme}://")
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": unquote(parts.path.lstrip("/")) or "blipay",
-        "USER": unquote(parts.username or "postgres"),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": parts.hostname or "127.0.0.1",
-        "PORT": parts.port or 5432,
-        "CONN_MAX_AGE": 60,
-        "CONN_HEALTH_CHECKS": True,
-        "TEST": {"NAME": f"test_{unquote(parts.path.lstrip('/')) or 'blipay'}"},
-    }
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise ValueError(f"DATABASE_URL must be postgres://…, not {url.partition(':')[0]}://")
+    database = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    for key, default in {"NAME": "blipay", "USER": "postgres", "HOST": "127.0.0.1", "PORT": 5432}.items():
+        database[key] = database.get(key) or default
+    database["TEST"] = {"NAME": f"test_{database['NAME']}"}
+    return database
+
+
+def _cache(url: str | None) -> dict:
+    if url:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 
 
 SECRET_KEY = os.environ.get("BLIPAY_SECRET_KEY", "blipay-dev-only-secret-change-me")
@@ -107,6 +109,10 @@ TEMPLATES = [
 
 DATABASE_URL = os.environ.get("DATABASE_URL") or None
 DATABASES = {"default": _database(DATABASE_URL)}
+# The rate limits count in the cache: per process by default, shared by every process
+# (web, workers) once REDIS_URL names a Redis.
+REDIS_URL = os.environ.get("REDIS_URL") or None
+CACHES = {"default": _cache(REDIS_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
