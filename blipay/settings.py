@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "apps.notifications",
     "apps.promotions",
     "apps.overview",
+    "apps.demo",
 ]
 
 MIDDLEWARE = [

@@ -1,7 +1,5 @@
 """REST endpoints of the members module: thin (parse → service/selector → render)."""
 
-from dataclasses import replace
-
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -9,8 +7,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.members.errors import MemberNotFound
+from apps.members.public import member_profile
 from apps.members.services import member_register, member_update
-from apps.overview.public import member_overview
+from apps.overview.public import member_activity
 from blipay.api.auth import TheMemberOrStaff, allow
 from blipay.api.idempotency import idempotent
 from blipay.api.limits import RegistrationThrottle
@@ -87,25 +86,28 @@ class MemberDetailApi(APIView):
         balance = serializers.SerializerMethodField()
         recent_transactions = serializers.SerializerMethodField()
 
-        def get_balance(self, overview: object) -> dict:
-            return MemberDetailApi.Balance({"amount": overview.balance, "currency": "IDR"}).data
+        def get_balance(self, member: dict) -> dict:
+            return MemberDetailApi.Balance({"amount": member["activity"].balance, "currency": "IDR"}).data
 
-        def get_recent_transactions(self, overview: object) -> list:
-            return MemberDetailApi.Transaction(overview.recent_transactions, many=True).data
+        def get_recent_transactions(self, member: dict) -> list:
+            return MemberDetailApi.Transaction(member["activity"].recent_transactions, many=True).data
 
     @extend_schema(responses={200: Output}, summary="The member with balance and recent transactions")
     def get(self, request: Request, member_id: str) -> Response:
-        overview = member_overview(member_id=str(member_id))
-        if overview is None:
-            raise MemberNotFound()
-        return Response(self.Output(overview).data)
+        return Response(self.Output(_shown(str(member_id))).data)
 
     @extend_schema(request=Patch, responses={200: Output}, summary="Change the member's name, email or phone")
     def patch(self, request: Request, member_id: str) -> Response:
         data = self.Patch(data=request.data)
         data.is_valid(raise_exception=True)
-        member = member_update(member_id=str(member_id), **data.validated_data)
-        overview = member_overview(member_id=str(member_id))
-        # The read model may not have seen this change yet; the answer shows it regardless.
-        overview = replace(overview, name=member.name, email=member.email, phone=member.phone)
-        return Response(self.Output(overview).data)
+        member_update(member_id=str(member_id), **data.validated_data)
+        return Response(self.Output(_shown(str(member_id))).data)
+
+
+def _shown(member_id: str) -> dict:
+    """The profile from this module (so it shows a change at once), the balance and latest
+    transactions from the overview's read model: one call, which reads only its own tables."""
+    profile = member_profile(member_id=member_id)
+    if profile is None:
+        raise MemberNotFound()
+    return vars(profile) | {"activity": member_activity(member_id=member_id)}

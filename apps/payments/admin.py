@@ -10,24 +10,17 @@ import json
 from django.contrib import admin
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils.html import format_html
 from rest_framework.response import Response
 
 from apps.payments.api import bank_answer
 from apps.payments.models import BankNotification, MerchantReplica, Payment, Refund, TopUp
 from apps.payments.services import BankConfirmation
-from blipay.admin import ReadOnly, rupiah
+from blipay.admin import ReadOnly, admin_link, admin_url, member_link, rupiah
 
 
 def pretty_json(value: object) -> str:
     return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False))
-
-
-def member_link(member_id: object) -> str:
-    # The member page belongs to the overview module's admin: linked by URL, not imported.
-    url = reverse("admin:overview_memberoverview_change", args=[member_id])
-    return format_html('<a href="{}">{}</a>', url, member_id)
 
 
 @admin.register(TopUp)
@@ -64,7 +57,7 @@ class TopUpAdmin(ReadOnly, admin.ModelAdmin):
     @admin.display(description="bank confirmations")
     def bank_notifications(self, topup: TopUp) -> str:
         count = BankNotification.objects.filter(reference=topup.reference).count()
-        url = reverse("admin:payments_banknotification_changelist") + f"?reference={topup.reference}"
+        url = admin_url("payments.banknotification", reference=topup.reference)
         return format_html('<a href="{}">{} received for {}</a>', url, count, topup.reference)
 
 
@@ -134,8 +127,7 @@ class BankNotificationAdmin(ReadOnly, admin.ModelAdmin):
     def topup(self, row: BankNotification) -> str:
         if row.topup_id is None:
             return "none has this reference"
-        url = reverse("admin:payments_topup_change", args=[row.topup_id])
-        return format_html('<a href="{}">{}</a>', url, row.topup_id)
+        return admin_link("payments.topup", row.topup_id)
 
     @admin.display(description="our answer (body)")
     def response_shown(self, row: BankNotification) -> str:
