@@ -10,3 +10,14 @@ class MerchantExists(DomainError):
 
 class MerchantNotFound(NotFound):
     message = "No such merchant."
+
+
+class MerchantUnknown(DomainError):
+    """Raised by a module that keeps a replica of merchants (payments, promotions) for an id
+    it hasn't heard of: unknown, or registered a moment ago and still on its way."""
+
+    code = "merchant_not_found"
+    message = "No merchant has this id."
+
+    def __init__(self, message: str | None = None, *, fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message, fields=fields or {"merchant_id": [message or self.message]})

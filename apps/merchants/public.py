@@ -4,10 +4,10 @@ synchronously. Frozen data, never models."""
 from dataclasses import dataclass
 
 from apps.merchants import services
-from apps.merchants.errors import MerchantExists
+from apps.merchants.errors import MerchantExists, MerchantUnknown
 from apps.merchants.models import Merchant
 
-__all__ = ["MerchantExists", "MerchantRegistered", "merchant_id_by_email", "merchant_register"]
+__all__ = ["MerchantExists", "MerchantRegistered", "MerchantUnknown", "merchant_id_by_email", "merchant_register"]
 
 
 @dataclass(frozen=True)

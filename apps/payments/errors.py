@@ -10,11 +10,6 @@ class InvalidSignature(DomainError):
     message = "X-Bank-Signature is missing, malformed, too old, or does not match the body."
 
 
-class MerchantUnknown(DomainError):
-    code = "merchant_not_found"
-    message = "No merchant has this id."
-
-
 class PaymentNotFound(NotFound):
     message = "No such payment."
 

@@ -4,13 +4,11 @@ synchronously: the same commands as its API, returning frozen data, never models
 from dataclasses import dataclass
 
 from apps.payments import services
-from apps.payments.errors import MerchantUnknown
 from apps.payments.services import BankConfirmation, bank_payment_confirm
 from apps.payments.signatures import bank_signature
 
 __all__ = [
     "BankConfirmation",
-    "MerchantUnknown",
     "TopUpRequested",
     "bank_payment_confirm",
     "bank_signature",

@@ -9,7 +9,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.payments.errors import MerchantUnknown, PaymentNotFound, RefundExceedsPayment
+from apps.merchants.public import MerchantUnknown
+from apps.payments.errors import PaymentNotFound, RefundExceedsPayment
 from apps.payments.events import PaymentSaved, RefundSaved, TopUpSaved
 from apps.payments.models import BankNotification, MerchantReplica, Payment, Refund, TopUp
 from apps.wallet.public import payment_debit, refund_credit, topup_credit
@@ -155,7 +156,7 @@ def _emit_topup(topup: TopUp) -> None:
 def payment_create(*, member_id: str, merchant_id: str, amount: int, description: str = "") -> Payment:
     """Pay a merchant from the member's balance. Raises InsufficientBalance, changing nothing."""
     if not MerchantReplica.objects.filter(id=merchant_id).exists():
-        raise MerchantUnknown(fields={"merchant_id": ["No merchant has this id."]})
+        raise MerchantUnknown()
     with transaction.atomic():
         payment = Payment.objects.create(
             member_id=member_id, merchant_id=merchant_id, amount=amount, description=description

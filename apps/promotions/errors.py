@@ -3,11 +3,6 @@
 from blipay.errors import DomainError
 
 
-class MerchantUnknown(DomainError):
-    code = "merchant_not_found"
-    message = "No merchant has this id."
-
-
 class InvalidPromotion(DomainError):
     code = "validation_error"
     message = "The request has invalid fields."

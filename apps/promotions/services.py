@@ -4,7 +4,8 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 
-from apps.promotions.errors import InvalidPromotion, MerchantUnknown
+from apps.merchants.public import MerchantUnknown
+from apps.promotions.errors import InvalidPromotion
 from apps.promotions.events import CashbackGranted, PromotionSaved
 from apps.promotions.models import CashbackGrant, MerchantReplica, Promotion
 from blipay.events.outbox import emit
@@ -23,7 +24,7 @@ def promotion_create(
     if ends_at <= starts_at:
         raise InvalidPromotion(fields={"ends_at": ["Must be after starts_at."]})
     if not MerchantReplica.objects.filter(id=merchant_id).exists():
-        raise MerchantUnknown(fields={"merchant_id": ["No merchant has this id."]})
+        raise MerchantUnknown()
     with transaction.atomic():
         promotion = Promotion.objects.create(
             merchant_id=merchant_id, percent=percent, max_amount=max_amount, starts_at=starts_at, ends_at=ends_at

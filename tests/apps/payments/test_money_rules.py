@@ -6,7 +6,8 @@ import uuid
 import pytest
 from django.utils import timezone
 
-from apps.payments.errors import MerchantUnknown, PaymentNotFound, RefundExceedsPayment
+from apps.merchants.errors import MerchantUnknown
+from apps.payments.errors import PaymentNotFound, RefundExceedsPayment
 from apps.payments.models import BankNotification, Payment, TopUp
 from apps.payments.services import bank_payment_confirm, payment_create, refund_issue, topups_expire
 from apps.wallet.errors import InsufficientBalance

@@ -14,10 +14,9 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from apps.members.public import member_id_by_email, member_register
-from apps.merchants.public import merchant_id_by_email, merchant_register
+from apps.merchants.public import MerchantUnknown, merchant_id_by_email, merchant_register
 from apps.payments.public import (
     BankConfirmation,
-    MerchantUnknown,
     bank_payment_confirm,
     payment_create,
     refund_issue,
