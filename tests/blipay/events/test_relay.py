@@ -197,6 +197,13 @@ def test_relay_killed_mid_backlog_loses_nothing_and_consumers_absorb_the_repeate
 
     with consumers_in_threads(["sink"]):
         wait_until(lambda: queue_depth(sink_queue) == 0, timeout=120, message="sink drained its queue")
+        # An empty queue still leaves up to a prefetch of messages in the consumer's hands;
+        # stopping it then hands them back unapplied. Wait for them to be applied.
+        wait_until(
+            lambda: Received.objects.filter(msg_id__startswith="sink:").count() >= 10_000,
+            timeout=60,
+            message="sink applied every event",
+        )
     assert Received.objects.filter(msg_id__startswith="sink:").count() == 10_000
     assert set(Replica.objects.values_list("sequence", flat=True)) == {200}
     assert Replica.objects.count() == 50
