@@ -2,7 +2,7 @@
 
 Runs as a child process of the bench on the figure's own broker vhost (so the events of
 the set-up, like the load's, never reach a Blipay on the default vhost). Registers the
-merchants and members through their services, tops every member up through the real
+merchants and members through their public.py, tops every member up through the real
 flow (a top-up, then the bank's confirmation), and drains the events so the payments
 module's merchant replica knows every merchant. Writes one line per member to the file
 it is given: ``<member token> <merchant id>``, the pair the load generator pays with.
@@ -29,17 +29,17 @@ def main(argv: list[str] | None = None) -> int:
 
     from django.utils import timezone
 
-    from apps.members.services import member_register
-    from apps.merchants.services import merchant_register
+    from apps.members.public import member_register
+    from apps.merchants.public import merchant_register
     from apps.payments.models import MerchantReplica
-    from apps.payments.services import bank_payment_confirm, topup_create
+    from apps.payments.public import bank_payment_confirm, topup_create
     from apps.wallet.public import balance_of
     from blipay.events.consumers import drain
 
     started = time.perf_counter()
     run = uuid.uuid4().hex[:8]
     merchants = [
-        str(merchant_register(name=f"Bench merchant {i}", email=f"m{i}-{run}@bench.blipay.test").merchant.id)
+        merchant_register(name=f"Bench merchant {i}", email=f"m{i}-{run}@bench.blipay.test").id
         for i in range(args.merchants)
     ]
     lines = []
@@ -47,18 +47,18 @@ def main(argv: list[str] | None = None) -> int:
         registration = member_register(
             name=f"Bench member {i}", email=f"b{i}-{run}@bench.blipay.test", phone="+6281200000000"
         )
-        member_id = str(registration.member.id)
+        member_id = registration.id
         topup = topup_create(member_id=member_id, amount=args.balance)
         paid_at = timezone.now()
-        answer = bank_payment_confirm(
+        confirmation = bank_payment_confirm(
             reference=topup.reference,
             amount=args.balance,
             bank_transaction_id=f"BENCH-{run}-{i}",
             paid_at=paid_at,
             payload={"reference": topup.reference, "amount": args.balance, "paid_at": paid_at.isoformat()},
         )
-        if answer.status_code != 200:
-            print(f"bench.api_setup: the bank's confirmation answered {answer.status_code}: {answer.body}")
+        if not confirmation.credited:
+            print(f"bench.api_setup: the bank refused the top-up: {confirmation.outcome} {confirmation.message}")
             return 1
         lines.append(f"{registration.token} {merchants[i % len(merchants)]}\n")
     delivered = drain(rounds=200)
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _member_ids(lines: list[str]) -> list[str]:
-    from blipay.api.credentials import principal_for
+    from blipay.identity.credentials import principal_for
 
     return [principal_for(line.split()[0]).id for line in lines]
 

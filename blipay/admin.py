@@ -1,6 +1,10 @@
 """Pieces every module's admin uses. Modules may import the platform, not each other."""
 
+from urllib.parse import urlencode
+
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 
 class ReadOnly:
@@ -15,3 +19,24 @@ class ReadOnly:
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+def admin_url(model: str, object_id: object = None, **filters: object) -> str:
+    """The admin page of ``model`` ("app_label.modelname"): the object's page when
+    ``object_id`` is given, else the list, filtered by ``filters``. Modules link to each
+    other's pages through this, by name: no module imports another's admin."""
+    app_label, model_name = model.lower().split(".")
+    if object_id is not None:
+        return reverse(f"admin:{app_label}_{model_name}_change", args=[object_id])
+    query = f"?{urlencode(filters)}" if filters else ""
+    return reverse(f"admin:{app_label}_{model_name}_changelist") + query
+
+
+def admin_link(model: str, object_id: object, text: object = None) -> str:
+    """An HTML link to the object's admin page, showing ``text`` (its id unless given)."""
+    return format_html('<a href="{}">{}</a>', admin_url(model, object_id), object_id if text is None else text)
+
+
+def member_link(member_id: object, text: object = None) -> str:
+    """A link to the member page (profile, balance, ledger, notifications: the overview's)."""
+    return admin_link("overview.memberoverview", member_id, text)

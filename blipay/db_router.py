@@ -1,9 +1,10 @@
 """What a deployment's database holds: an extracted service's has no table of the
 monolith's, not even an empty credential table (the monolith alone authenticates)."""
 
+from django.apps import apps
 from django.conf import settings
 
-MONOLITH_ONLY = {("blipay_api", "credential")}
+MONOLITH_ONLY = {("identity", "credential")}
 
 
 class DeploymentRouter:
@@ -16,5 +17,5 @@ class DeploymentRouter:
 def monolith_tables(present: list[str]) -> list[str]:
     """The tables of ``present`` that belong to the monolith and not to this service."""
     others = [f"{module}_" for module in settings.MODULES if module not in settings.BLIPAY_MODULES]
-    only = [f"{app}_{model}" for app, model in MONOLITH_ONLY]
+    only = {apps.get_model(app, model)._meta.db_table for app, model in MONOLITH_ONLY}
     return sorted(t for t in present if t.startswith(("strangler_", *others)) or t in only)

@@ -2,12 +2,16 @@
 
 With nothing set, Blipay runs on embedded defaults: a SQLite file under ``var/`` and an
 in-process message broker, so one process serves the whole system. ``DATABASE_URL``
-(``postgres://…``) and ``BROKER_URL`` (``amqp://…``) switch to the real servers.
+(``postgres://…``, parsed by dj-database-url) and ``BROKER_URL`` (``amqp://…``, or kombu's
+failover list ``amqp://a;amqp://b``) switch to the real servers; ``REDIS_URL`` puts the
+cache in Redis.
 """
 
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
+
+import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("BLIPAY_VAR_DIR", BASE_DIR / "var"))
@@ -32,22 +36,21 @@ def _database(url: str | None) -> dict:
             # A file, not shared-cache memory: threads in tests then lock like real processes.
             "TEST": {"NAME": VAR_DIR / "test.sqlite3"},
         }
-    parts = urlsplit(url)
-    if parts.scheme not in {"postgres", "postgresql"}:
-        raise ValueError(f"DATABASE_URL must be postgres://…, not {parts.scheme}://")
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": unquote(parts.path.lstrip("/")) or "blipay",
-        "USER": unquote(parts.username or "postgres"),
-        "PASSWORD": unquote(parts.password or ""),
-        "HOST": parts.hostname or "127.0.0.1",
-        "PORT": parts.port or 5432,
-        "CONN_MAX_AGE": 60,
-        "CONN_HEALTH_CHECKS": True,
-        # Which deployment a connection belongs to, in pg_stat_activity.
-        "OPTIONS": {"application_name": f"blipay-{os.environ.get('BLIPAY_SERVICE') or 'monolith'}"},
-        "TEST": {"NAME": f"test_{unquote(parts.path.lstrip('/')) or 'blipay'}"},
-    }
+    if not url.startswith(("postgres://", "postgresql://")):
+        raise ValueError(f"DATABASE_URL must be postgres://…, not {url.partition(':')[0]}://")
+    database = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    for key, default in {"NAME": "blipay", "USER": "postgres", "HOST": "127.0.0.1", "PORT": 5432}.items():
+        database[key] = database.get(key) or default
+    database["TEST"] = {"NAME": f"test_{database['NAME']}"}
+    # Which deployment a connection belongs to, in pg_stat_activity.
+    database.setdefault("OPTIONS", {})["application_name"] = f"blipay-{os.environ.get('BLIPAY_SERVICE') or 'monolith'}"
+    return database
+
+
+def _cache(url: str | None) -> dict:
+    if url:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 
 
 SECRET_KEY = os.environ.get("BLIPAY_SECRET_KEY", "blipay-dev-only-secret-change-me")
@@ -117,9 +120,11 @@ INSTALLED_APPS = [
     "django_outbox_pattern",
     "blipay",
     "blipay.events",
+    "blipay.identity",
     "blipay.api",
     *(f"apps.{module}" for module in BLIPAY_MODULES),
-    *([] if BLIPAY_SERVICE else ["strangler"]),
+    # The composition root (demo data, the walkthrough) and the router run in the monolith only.
+    *([] if BLIPAY_SERVICE else ["apps.demo", "strangler"]),
 ]
 
 MIDDLEWARE = [
@@ -159,6 +164,18 @@ DATABASE_URL = os.environ.get("DATABASE_URL") or None
 DATABASES = {"default": _database(DATABASE_URL)}
 # A service keeps no credential table: it never sees a credential (blipay.db_router).
 DATABASE_ROUTERS = ["blipay.db_router.DeploymentRouter"]
+# The rate limits count in the cache: per process by default, shared by every process
+# (web, workers) once REDIS_URL names a Redis. Used identity nonces are shared by every
+# worker of a deployment: Redis, or else a table of the deployment's own database.
+REDIS_URL = os.environ.get("REDIS_URL") or None
+CACHES = {
+    "default": _cache(REDIS_URL),
+    "nonces": (
+        {**_cache(REDIS_URL), "KEY_PREFIX": "blipay-nonce"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "blipay_nonces"}
+    ),
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -170,7 +187,7 @@ STATIC_ROOT = VAR_DIR / "static"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "blipay.api.schema.BlipaySchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["blipay.api.auth.BearerAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["blipay.identity.bearer.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_THROTTLE_CLASSES": ["blipay.api.limits.WriteThrottle"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -185,17 +202,6 @@ if BLIPAY_SERVICE:
     USE_X_FORWARDED_HOST = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Used identity nonces, shared by every worker of a deployment: Redis when REDIS_URL is
-# set, else a table in the deployment's own database.
-REDIS_URL = os.environ.get("REDIS_URL") or None
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "nonces": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "blipay"}
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "blipay_nonces"}
-    ),
-}
 
 # Rate limits (DRF rate strings). BLIPAY_RATE_LIMITS=off switches them all off.
 BLIPAY_RATE_LIMITS = (
@@ -205,6 +211,8 @@ BLIPAY_RATE_LIMITS = (
 )
 # The bank signs its payment confirmations with this (HMAC-SHA256).
 BLIPAY_BANK_WEBHOOK_SECRET = os.environ.get("BLIPAY_BANK_WEBHOOK_SECRET", "blipay-dev-bank-secret")
+# During a rotation, the old secret: confirmations signed with either are accepted.
+BLIPAY_BANK_WEBHOOK_SECRET_PREVIOUS = os.environ.get("BLIPAY_BANK_WEBHOOK_SECRET_PREVIOUS", "")
 BLIPAY_TOPUP_TTL_HOURS = int(os.environ.get("BLIPAY_TOPUP_TTL_HOURS", "24"))
 EMAIL_BACKEND = os.environ.get("BLIPAY_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = os.environ.get("BLIPAY_EMAIL_FILE_PATH", str(VAR_DIR / "mail"))  # the file backend's folder

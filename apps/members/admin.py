@@ -2,11 +2,9 @@
 API's PATCH), which emits member.saved; an edit here would leave every replica behind."""
 
 from django.contrib import admin
-from django.urls import reverse
-from django.utils.html import format_html
 
 from apps.members.models import Member
-from blipay.admin import ReadOnly
+from blipay.admin import ReadOnly, member_link
 
 
 @admin.register(Member)
@@ -21,5 +19,4 @@ class MemberAdmin(ReadOnly, admin.ModelAdmin):
     @admin.display(description="member page")
     def member_page(self, member: Member) -> str:
         # Profile, balance, ledger and notifications together: the overview module's page.
-        url = reverse("admin:overview_memberoverview_change", args=[member.id])
-        return format_html('<a href="{}">balance, ledger and notifications</a>', url)
+        return member_link(member.id, "balance, ledger and notifications")

@@ -4,21 +4,12 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
+from apps.members.errors import MemberExists, MemberNotFound
 from apps.members.events import MemberRegistered, MemberSaved
 from apps.members.models import Member
-from blipay.api.credentials import credential_issue
-from blipay.api.errors import Conflict, NotFound
-from blipay.api.models import Credential
 from blipay.events.outbox import Outbound, emit
-
-
-class MemberExists(Conflict):
-    code = "member_exists"
-    message = "A member with this email is already registered."
-
-
-class MemberNotFound(NotFound):
-    message = "No such member."
+from blipay.identity.credentials import credential_issue
+from blipay.identity.models import Credential
 
 
 @dataclass(frozen=True)

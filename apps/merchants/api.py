@@ -6,8 +6,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.merchants.errors import MerchantNotFound
 from apps.merchants.selectors import merchant_get
-from apps.merchants.services import MerchantNotFound, merchant_register
+from apps.merchants.services import merchant_register
 from blipay.api.auth import allow
 from blipay.api.idempotency import idempotent
 from blipay.api.limits import RegistrationThrottle

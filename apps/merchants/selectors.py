@@ -1,5 +1,5 @@
+from apps.merchants.errors import MerchantNotFound
 from apps.merchants.models import Merchant
-from apps.merchants.services import MerchantNotFound
 
 
 def merchant_get(*, merchant_id: str) -> Merchant:

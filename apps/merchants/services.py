@@ -4,21 +4,12 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
+from apps.merchants.errors import MerchantExists
 from apps.merchants.events import MerchantSaved
 from apps.merchants.models import Merchant
-from blipay.api.credentials import credential_issue
-from blipay.api.errors import Conflict, NotFound
-from blipay.api.models import Credential
 from blipay.events.outbox import Outbound, emit
-
-
-class MerchantExists(Conflict):
-    code = "merchant_exists"
-    message = "A merchant with this email is already registered."
-
-
-class MerchantNotFound(NotFound):
-    message = "No such merchant."
+from blipay.identity.credentials import credential_issue
+from blipay.identity.models import Credential
 
 
 @dataclass(frozen=True)

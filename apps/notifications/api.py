@@ -7,13 +7,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.notifications.selectors import member_notifications
-from blipay.api.auth import allow
-from blipay.api.errors import NotFound
+from blipay.api.auth import TheMemberOrStaff, allow
 from blipay.api.pagination import NewestFirst
 
 
 class MemberNotificationsApi(APIView):
-    permission_classes = [allow("member", "staff")]
+    permission_classes = [allow("member", "staff"), TheMemberOrStaff]
 
     class Output(serializers.Serializer):
         id = serializers.UUIDField()
@@ -27,8 +26,6 @@ class MemberNotificationsApi(APIView):
     @extend_schema(responses={200: Output(many=True)}, summary="The notifications sent to the member, newest first")
     def get(self, request: Request, member_id: str) -> Response:
         # Someone else's member answers 404, exactly like a member that doesn't exist.
-        if not (request.user.is_staff or request.user.is_member(member_id)):
-            raise NotFound("No such member.")
         paginator = NewestFirst()
         page = paginator.paginate_queryset(member_notifications(member_id=str(member_id)), request, view=self)
         return paginator.get_paginated_response(self.Output(page, many=True).data)

@@ -8,19 +8,12 @@ rebuilt by ``events replay overview``: nothing can be edited by hand.
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
-from django.utils.html import format_html
 
 from apps.overview.models import MemberOverview, NotificationLine, TransactionLine
-from blipay.admin import ReadOnly
+from blipay.admin import ReadOnly, admin_link, admin_url, member_link
 from blipay.money import rupiah
 
 LINES_ON_MEMBER_PAGE = 20
-
-
-def member_link(member_id: object) -> str:
-    url = reverse("admin:overview_memberoverview_change", args=[member_id])
-    return format_html('<a href="{}">{}</a>', url, member_id)
 
 
 @admin.register(MemberOverview)
@@ -56,16 +49,16 @@ def _lines(member_id: str) -> dict:
                 "line": line,
                 "amount": rupiah(line.amount, signed=True),
                 "balance_after": rupiah(line.balance_after),
-                "ledger_url": reverse("admin:wallet_ledgertransaction_change", args=[line.id]),
+                "ledger_url": admin_url("wallet.ledgertransaction", line.id),
             }
             for line in transactions[:LINES_ON_MEMBER_PAGE]
         ],
         "transaction_count": transactions.count(),
-        "transactions_url": reverse("admin:overview_transactionline_changelist") + f"?member_id={member_id}",
-        "ledger_url": reverse("admin:wallet_ledgertransaction_changelist") + f"?member_id={member_id}",
+        "transactions_url": admin_url("overview.transactionline", member_id=member_id),
+        "ledger_url": admin_url("wallet.ledgertransaction", member_id=member_id),
         "notification_lines": list(notifications[:LINES_ON_MEMBER_PAGE]),
         "notification_count": notifications.count(),
-        "notifications_url": reverse("admin:overview_notificationline_changelist") + f"?member_id={member_id}",
+        "notifications_url": admin_url("overview.notificationline", member_id=member_id),
     }
 
 
@@ -93,8 +86,7 @@ class TransactionLineAdmin(ReadOnly, admin.ModelAdmin):
     @admin.display(description="ledger")
     def ledger(self, line: TransactionLine) -> str:
         # The line's id is the ledger transaction's id (wallet module), linked by URL.
-        url = reverse("admin:wallet_ledgertransaction_change", args=[line.id])
-        return format_html('<a href="{}">entries</a>', url)
+        return admin_link("wallet.ledgertransaction", line.id, "entries")
 
 
 @admin.register(NotificationLine)

@@ -1,11 +1,10 @@
-"""Member + balance, as the API shows it. Frozen data, never models."""
+"""What the overview's read model tells other modules: a member's balance and latest
+transactions as the events have made them known. Frozen data, never models."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from apps.members.public import member_profile
 from apps.overview.models import MemberOverview, TransactionLine
-from apps.wallet.public import balance_of
 
 RECENT = 10
 
@@ -20,46 +19,18 @@ class Line:
 
 
 @dataclass(frozen=True)
-class Overview:
-    id: str
-    name: str
-    email: str
-    phone: str
-    created_at: datetime
+class Activity:
     balance: int
     recent_transactions: tuple[Line, ...]
 
 
-def member_overview(*, member_id: str) -> Overview | None:
-    """The member with balance and recent transactions, from the read model.
-
-    Right after registration the read model may not have the member yet (it follows the
-    events); then the profile and balance are asked of their modules directly.
-    """
-    row = MemberOverview.objects.filter(member_id=member_id).exclude(name="").first()
+def member_activity(*, member_id: str) -> Activity:
+    """The member's balance and last ``RECENT`` transactions, newest first, from the read
+    model. A member it has not heard of yet has a balance of 0 and no transactions, which is
+    what a member just registered has."""
+    balance = MemberOverview.objects.filter(member_id=member_id).values_list("balance", flat=True).first()
     lines = tuple(
         Line(id=str(t.id), kind=t.kind, amount=t.amount, description=t.description, created_at=t.created_at)
         for t in TransactionLine.objects.filter(member_id=member_id).order_by("-created_at")[:RECENT]
     )
-    if row is not None:
-        return Overview(
-            id=str(row.member_id),
-            name=row.name,
-            email=row.email,
-            phone=row.phone,
-            created_at=row.created_at,
-            balance=row.balance,
-            recent_transactions=lines,
-        )
-    profile = member_profile(member_id=member_id)
-    if profile is None:
-        return None
-    return Overview(
-        id=profile.id,
-        name=profile.name,
-        email=profile.email,
-        phone=profile.phone,
-        created_at=profile.created_at,
-        balance=balance_of(member_id=member_id),
-        recent_transactions=lines,
-    )
+    return Activity(balance=balance or 0, recent_transactions=lines)

@@ -10,22 +10,18 @@ import json
 from django.contrib import admin
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils.html import format_html
+from rest_framework.response import Response
 
+from apps.payments.api import bank_answer
 from apps.payments.models import BankNotification, MerchantReplica, Payment, Refund, TopUp
-from blipay.admin import ReadOnly
+from apps.payments.services import BankConfirmation
+from blipay.admin import ReadOnly, admin_link, admin_url, member_link
 from blipay.money import rupiah
 
 
 def pretty_json(value: object) -> str:
     return format_html("<pre>{}</pre>", json.dumps(value, indent=2, ensure_ascii=False))
-
-
-def member_link(member_id: object) -> str:
-    # The member page belongs to the overview module's admin: linked by URL, not imported.
-    url = reverse("admin:overview_memberoverview_change", args=[member_id])
-    return format_html('<a href="{}">{}</a>', url, member_id)
 
 
 @admin.register(TopUp)
@@ -62,7 +58,7 @@ class TopUpAdmin(ReadOnly, admin.ModelAdmin):
     @admin.display(description="bank confirmations")
     def bank_notifications(self, topup: TopUp) -> str:
         count = BankNotification.objects.filter(reference=topup.reference).count()
-        url = reverse("admin:payments_banknotification_changelist") + f"?reference={topup.reference}"
+        url = admin_url("payments.banknotification", reference=topup.reference)
         return format_html('<a href="{}">{} received for {}</a>', url, count, topup.reference)
 
 
@@ -94,7 +90,7 @@ class BankNotificationAdmin(ReadOnly, admin.ModelAdmin):
         "status_code",
         "reason",
     )
-    list_filter = (ResultFilter, "outcome", "status_code")
+    list_filter = (ResultFilter, "outcome")
     search_fields = ("=reference", "=bank_transaction_id", "=topup_id")
     date_hierarchy = "received_at"
     ordering = ("-received_at",)
@@ -111,34 +107,41 @@ class BankNotificationAdmin(ReadOnly, admin.ModelAdmin):
         "response_shown",
         "payload_shown",
     )
-    readonly_fields = ("topup", "reason", "response_shown", "payload_shown")
+    readonly_fields = ("topup", "status_code", "reason", "response_shown", "payload_shown")
     show_full_result_count = False
 
     @admin.display(description="amount", ordering="amount")
     def amount_shown(self, row: BankNotification) -> str:
         return rupiah(row.amount)
 
+    @admin.display(description="status code")
+    def status_code(self, row: BankNotification) -> int:
+        return _answer(row).status_code
+
     @admin.display(description="reason")
     def reason(self, row: BankNotification) -> str:
         if row.outcome == BankNotification.CREDITED:
             return "-"
-        error = (row.response or {}).get("error") or {}
-        return error.get("message") or row.get_outcome_display()
+        return row.message or row.get_outcome_display()
 
     @admin.display(description="top-up")
     def topup(self, row: BankNotification) -> str:
         if row.topup_id is None:
             return "none has this reference"
-        url = reverse("admin:payments_topup_change", args=[row.topup_id])
-        return format_html('<a href="{}">{}</a>', url, row.topup_id)
+        return admin_link("payments.topup", row.topup_id)
 
     @admin.display(description="our answer (body)")
     def response_shown(self, row: BankNotification) -> str:
-        return pretty_json(row.response)
+        return pretty_json(_answer(row).data)
 
     @admin.display(description="the bank's body")
     def payload_shown(self, row: BankNotification) -> str:
         return pretty_json(row.payload)
+
+
+def _answer(row: BankNotification) -> Response:
+    # The answer is derived, not stored: shown exactly as the API renders it.
+    return bank_answer(BankConfirmation.of(row))
 
 
 class RefundInline(ReadOnly, admin.TabularInline):

@@ -10,14 +10,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.payments.selectors import payment_visible, topup_visible
-from apps.payments.services import (
-    bank_payment_confirm,
-    bank_signature_verify,
-    payment_create,
-    refund_issue,
-    topup_create,
-)
+from apps.payments.services import BankConfirmation, bank_payment_confirm, payment_create, refund_issue, topup_create
+from apps.payments.signatures import bank_signature_verify
 from blipay.api.auth import allow
+from blipay.api.errors import error_response
 from blipay.api.fields import AmountField
 from blipay.api.idempotency import idempotent
 
@@ -95,14 +91,23 @@ class BankNotificationApi(APIView):
         data = self.Input(data=payload)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        answer = bank_payment_confirm(
+        confirmation = bank_payment_confirm(
             reference=values["reference"],
             amount=values["amount"],
             bank_transaction_id=values["bank_transaction_id"],
             paid_at=values["paid_at"],
             payload=payload,
         )
-        return Response(answer.body, status=answer.status_code)
+        return bank_answer(confirmation)
+
+
+def bank_answer(confirmation: BankConfirmation) -> Response:
+    """What the bank is told about a confirmation (the admin shows the same answer)."""
+    if confirmation.credited:
+        return Response(
+            {"outcome": confirmation.outcome, "topup_id": confirmation.topup_id, "reference": confirmation.reference}
+        )
+    return error_response(confirmation.outcome, confirmation.message)
 
 
 class PaymentCreateApi(APIView):

@@ -40,7 +40,8 @@ class TopUp(models.Model):
 
 
 class BankNotification(models.Model):
-    """Every correctly signed confirmation the bank sent, with what we answered."""
+    """Every correctly signed confirmation the bank sent, and its outcome (the answer the
+    bank got follows from it: ``payments.api.bank_answer``)."""
 
     CREDITED = "credited"
     UNKNOWN_REFERENCE = "unknown_reference"
@@ -59,8 +60,7 @@ class BankNotification(models.Model):
     paid_at = models.DateTimeField()
     payload = models.JSONField()
     outcome = models.CharField(max_length=20, choices=OUTCOMES)
-    status_code = models.PositiveSmallIntegerField()
-    response = models.JSONField()
+    message = models.CharField(max_length=200, blank=True, help_text="why it was refused")
     topup_id = models.UUIDField(null=True, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
 

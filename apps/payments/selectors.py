@@ -1,12 +1,12 @@
+from apps.payments.errors import PaymentNotFound, TopUpNotFound
 from apps.payments.models import Payment, TopUp
-from apps.payments.services import PaymentNotFound, TopUpNotFound
-from blipay.api.credentials import Principal
+from blipay.identity.principal import Principal
 
 
 def topup_visible(*, topup_id: str, principal: Principal) -> TopUp:
     """The top-up if ``principal`` may see it (its member, staff); else TopUpNotFound."""
     topup = TopUp.objects.filter(id=topup_id).first()
-    if topup is None or not (principal.is_staff or principal.is_member(topup.member_id)):
+    if topup is None or not principal.is_member_or_staff(topup.member_id):
         raise TopUpNotFound()
     return topup
 
@@ -15,7 +15,7 @@ def payment_visible(*, payment_id: str, principal: Principal) -> Payment:
     """The payment if ``principal`` may see it (its member, its merchant, staff)."""
     payment = Payment.objects.filter(id=payment_id).first()
     if payment is None or not (
-        principal.is_staff or principal.is_member(payment.member_id) or principal.is_merchant(payment.merchant_id)
+        principal.is_member_or_staff(payment.member_id) or principal.is_merchant(payment.merchant_id)
     ):
         raise PaymentNotFound()
     return payment

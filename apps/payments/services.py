@@ -1,9 +1,6 @@
 """Commands of the payments module: top-ups and the bank's confirmations, payments, refunds."""
 
-import hashlib
-import hmac
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,38 +9,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.merchants.public import MerchantUnknown
+from apps.payments.errors import PaymentNotFound, RefundExceedsPayment
 from apps.payments.events import PaymentMade, PaymentSaved, RefundSaved, TopUpSaved
 from apps.payments.models import BankNotification, MerchantReplica, Payment, Refund, TopUp
 from apps.wallet.public import payment_debit, refund_credit, topup_credit
-from blipay.api.errors import DomainError, NotFound, error_body
 from blipay.events.outbox import Outbound, emit
-
-SIGNATURE_TOLERANCE = 300  # seconds between the bank's timestamp and ours
-
-
-class InvalidSignature(DomainError):
-    code = "invalid_signature"
-    status = 401
-    message = "X-Bank-Signature is missing, malformed, too old, or does not match the body."
-
-
-class MerchantUnknown(DomainError):
-    code = "merchant_not_found"
-    message = "No merchant has this id."
-
-
-class PaymentNotFound(NotFound):
-    message = "No such payment."
-
-
-class TopUpNotFound(NotFound):
-    message = "No such top-up."
-
-
-class RefundExceedsPayment(DomainError):
-    code = "refund_exceeds_payment"
-    message = "Refunds can't add up to more than the payment's amount."
-
 
 # --- top-ups ---------------------------------------------------------------------------
 
@@ -84,79 +55,66 @@ def topups_expire(*, now: datetime | None = None) -> int:
     return expired
 
 
-def bank_signature_verify(*, raw_body: bytes, header: str | None, now: float | None = None) -> None:
-    """Check ``X-Bank-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``."""
-    parts = dict(part.split("=", 1) for part in (header or "").split(",") if "=" in part)
-    try:
-        stamp = int(parts["t"])
-        offered = parts["v1"]
-    except (KeyError, ValueError):
-        raise InvalidSignature() from None
-    if abs((now or time.time()) - stamp) > SIGNATURE_TOLERANCE:
-        raise InvalidSignature()
-    expected = bank_signature(raw_body=raw_body, timestamp=stamp)
-    if not hmac.compare_digest(expected, f"t={stamp},v1={offered}"):
-        raise InvalidSignature()
-
-
-def bank_signature(*, raw_body: bytes, timestamp: int) -> str:
-    """The header value the bank sends for ``raw_body`` (also what `bank_confirm` signs with)."""
-    secret = settings.BLIPAY_BANK_WEBHOOK_SECRET.encode()
-    digest = hmac.new(secret, f"{timestamp}.".encode() + raw_body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
 @dataclass(frozen=True)
-class BankAnswer:
-    status_code: int
-    body: dict[str, Any]
+class BankConfirmation:
+    """What became of one confirmation from the bank: ``outcome`` is one of
+    BankNotification's outcomes; ``message`` says why when it was refused."""
+
+    outcome: str
+    reference: str
+    topup_id: str | None
+    message: str = ""
+
+    @property
+    def credited(self) -> bool:
+        return self.outcome == BankNotification.CREDITED
+
+    @classmethod
+    def of(cls, row: BankNotification) -> "BankConfirmation":
+        topup_id = str(row.topup_id) if row.topup_id else None
+        return cls(outcome=row.outcome, reference=row.reference, topup_id=topup_id, message=row.message)
 
 
 def bank_payment_confirm(
     *, reference: str, amount: int, bank_transaction_id: str, paid_at: datetime, payload: dict[str, Any]
-) -> BankAnswer:
+) -> BankConfirmation:
     """Settle a top-up the bank says was paid. The same ``bank_transaction_id`` again gets
-    the first answer back; the balance is credited exactly once."""
+    the first outcome back; the balance is credited exactly once."""
     with transaction.atomic():
-        # Deliveries for one top-up queue up on its row; the answer to a repeat is then
+        # Deliveries for one top-up queue up on its row; the outcome of a repeat is then
         # found below. A repeat with an unknown reference is caught by the unique id.
         topup = TopUp.objects.select_for_update().filter(reference=reference).first()
         seen = BankNotification.objects.filter(bank_transaction_id=bank_transaction_id).first()
         if seen is not None:
-            return BankAnswer(seen.status_code, seen.response)
-        outcome, status_code, body = _settle(topup, amount, bank_transaction_id, paid_at)
+            return BankConfirmation.of(seen)
+        outcome, message = _settle(topup, amount, bank_transaction_id, paid_at)
         try:
             with transaction.atomic():
-                BankNotification.objects.create(
+                row = BankNotification.objects.create(
                     bank_transaction_id=bank_transaction_id,
                     reference=reference,
                     amount=amount,
                     paid_at=paid_at,
                     payload=payload,
                     outcome=outcome,
-                    status_code=status_code,
-                    response=body,
+                    message=message,
                     topup_id=topup.id if topup else None,
                 )
         except IntegrityError:
             transaction.set_rollback(True)  # a concurrent delivery of this id won; undo ours
         else:
-            return BankAnswer(status_code, body)
-    seen = BankNotification.objects.get(bank_transaction_id=bank_transaction_id)
-    return BankAnswer(seen.status_code, seen.response)
+            return BankConfirmation.of(row)
+    return BankConfirmation.of(BankNotification.objects.get(bank_transaction_id=bank_transaction_id))
 
 
-def _settle(
-    topup: TopUp | None, amount: int, bank_transaction_id: str, paid_at: datetime
-) -> tuple[str, int, dict[str, Any]]:
+def _settle(topup: TopUp | None, amount: int, bank_transaction_id: str, paid_at: datetime) -> tuple[str, str]:
     if topup is None:
-        return BankNotification.UNKNOWN_REFERENCE, 404, error_body("unknown_reference", "No top-up has this reference.")
+        return BankNotification.UNKNOWN_REFERENCE, "No top-up has this reference."
     if amount != topup.amount:
         message = f"The top-up is for {topup.amount}, the transfer was {amount}; nothing was credited."
-        return BankNotification.AMOUNT_MISMATCH, 422, error_body("amount_mismatch", message)
+        return BankNotification.AMOUNT_MISMATCH, message
     if topup.status == TopUp.PAID:
-        message = "This top-up was already paid by another transfer; nothing was credited."
-        return BankNotification.ALREADY_PAID, 409, error_body("topup_already_paid", message)
+        return BankNotification.ALREADY_PAID, "This top-up was already paid by another transfer; nothing was credited."
     # An expired top-up is still credited: the member's money has arrived.
     topup.status = TopUp.PAID
     topup.paid_at = paid_at
@@ -165,8 +123,7 @@ def _settle(
     topup.save(update_fields=["status", "paid_at", "bank_transaction_id", "version"])
     topup_credit(member_id=str(topup.member_id), amount=topup.amount, topup_id=str(topup.id))
     emit(_topup_saved(topup))
-    body = {"outcome": BankNotification.CREDITED, "topup_id": str(topup.id), "reference": topup.reference}
-    return BankNotification.CREDITED, 200, body
+    return BankNotification.CREDITED, ""
 
 
 def _new_reference() -> str:
@@ -195,7 +152,7 @@ def _topup_saved(topup: TopUp) -> Outbound:
 def payment_create(*, member_id: str, merchant_id: str, amount: int, description: str = "") -> Payment:
     """Pay a merchant from the member's balance. Raises InsufficientBalance, changing nothing."""
     if not MerchantReplica.objects.filter(id=merchant_id).exists():
-        raise MerchantUnknown(fields={"merchant_id": ["No merchant has this id."]})
+        raise MerchantUnknown()
     with transaction.atomic():
         payment = Payment.objects.create(
             member_id=member_id, merchant_id=merchant_id, amount=amount, description=description

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,28 +10,8 @@ from rest_framework.views import APIView
 
 from apps.promotions.services import promotion_create
 from blipay.api.auth import allow
-from blipay.api.fields import AmountField
+from blipay.api.fields import AmountField, WholeNumberField
 from blipay.api.idempotency import idempotent
-
-
-@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 100})
-class PercentField(serializers.Field):
-    """A whole percent, 1 to 100. Strings, floats and booleans are refused, as for amounts."""
-
-    default_error_messages = {
-        "type": "Must be a whole number (a JSON integer, not a string or a decimal).",
-        "range": "Must be between 1 and 100.",
-    }
-
-    def to_internal_value(self, data: object) -> int:
-        if type(data) is not int:  # bool is an int subclass; this refuses it too
-            self.fail("type")
-        if not 1 <= data <= 100:
-            self.fail("range")
-        return data
-
-    def to_representation(self, value: int) -> int:
-        return int(value)
 
 
 class MomentField(serializers.DateTimeField):
@@ -51,7 +31,7 @@ class PromotionCreateApi(APIView):
 
     class Input(serializers.Serializer):
         merchant_id = serializers.UUIDField()
-        percent = PercentField(help_text="cashback, in percent of the payment's amount")
+        percent = WholeNumberField(minimum=1, maximum=100, help_text="cashback, in percent of the payment's amount")
         max_amount = AmountField(help_text="the most cashback one payment earns, in rupiah")
         starts_at = MomentField()
         ends_at = MomentField(help_text="exclusive: a payment at this instant earns nothing")

@@ -4,22 +4,12 @@ from datetime import datetime
 
 from django.db import transaction
 
+from apps.merchants.public import MerchantUnknown
+from apps.promotions.errors import InvalidPromotion
 from apps.promotions.events import CashbackGranted, PromotionSaved
 from apps.promotions.models import CashbackGrant, MerchantReplica, Promotion
-from blipay.api.errors import DomainError
 from blipay.db import create_once
 from blipay.events.outbox import Outbound, emit
-
-
-class MerchantUnknown(DomainError):
-    code = "merchant_not_found"
-    message = "No merchant has this id."
-
-
-class InvalidPromotion(DomainError):
-    code = "validation_error"
-    status = 400
-    message = "The request has invalid fields."
 
 
 def merchant_replica_save(*, merchant_id: str, name: str) -> None:
@@ -35,7 +25,7 @@ def promotion_create(
     if ends_at <= starts_at:
         raise InvalidPromotion(fields={"ends_at": ["Must be after starts_at."]})
     if not MerchantReplica.objects.filter(id=merchant_id).exists():
-        raise MerchantUnknown(fields={"merchant_id": ["No merchant has this id."]})
+        raise MerchantUnknown()
     with transaction.atomic():
         promotion = Promotion.objects.create(
             merchant_id=merchant_id, percent=percent, max_amount=max_amount, starts_at=starts_at, ends_at=ends_at

@@ -4,11 +4,9 @@ another transaction through the wallet's services; PostgreSQL refuses row change
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.html import format_html
 
 from apps.wallet.models import Account, Entry, LedgerTransaction
-from blipay.admin import ReadOnly
+from blipay.admin import ReadOnly, member_link
 from blipay.money import rupiah
 
 
@@ -26,7 +24,7 @@ class EntryInline(ReadOnly, admin.TabularInline):
 
 @admin.register(LedgerTransaction)
 class LedgerTransactionAdmin(ReadOnly, admin.ModelAdmin):
-    list_display = ("created_at", "kind", "member_link", "amount_shown", "balance_after_shown", "reference")
+    list_display = ("created_at", "kind", "member", "amount_shown", "balance_after_shown", "reference")
     list_filter = ("kind",)
     search_fields = ("=id", "=member_id", "=reference", "description")
     date_hierarchy = "created_at"
@@ -36,10 +34,8 @@ class LedgerTransactionAdmin(ReadOnly, admin.ModelAdmin):
     show_full_result_count = False
 
     @admin.display(description="member", ordering="member_id")
-    def member_link(self, row: LedgerTransaction) -> str:
-        # The member page lives in the overview module's admin; linked by URL, not imported.
-        url = reverse("admin:overview_memberoverview_change", args=[row.member_id])
-        return format_html('<a href="{}">{}</a>', url, row.member_id)
+    def member(self, row: LedgerTransaction) -> str:
+        return member_link(row.member_id)
 
     @admin.display(description="amount (member's side)", ordering="amount")
     def amount_shown(self, row: LedgerTransaction) -> str:

@@ -5,13 +5,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.wallet.selectors import member_transactions
-from blipay.api.auth import allow
-from blipay.api.errors import NotFound
+from blipay.api.auth import TheMemberOrStaff, allow
 from blipay.api.pagination import NewestFirst
 
 
 class MemberTransactionsApi(APIView):
-    permission_classes = [allow("member", "staff")]
+    permission_classes = [allow("member", "staff"), TheMemberOrStaff]
 
     class Output(serializers.Serializer):
         id = serializers.UUIDField()
@@ -24,8 +23,6 @@ class MemberTransactionsApi(APIView):
 
     @extend_schema(responses={200: Output(many=True)}, summary="The member's ledger history, newest first")
     def get(self, request: Request, member_id: str) -> Response:
-        if not (request.user.is_staff or request.user.is_member(member_id)):
-            raise NotFound("No such member.")
         paginator = NewestFirst()
         page = paginator.paginate_queryset(member_transactions(member_id=str(member_id)), request, view=self)
         return paginator.get_paginated_response(self.Output(page, many=True).data)

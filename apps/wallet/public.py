@@ -3,8 +3,9 @@
 
 from dataclasses import dataclass
 
+from apps.wallet.errors import InsufficientBalance
 from apps.wallet.models import Account, LedgerTransaction
-from apps.wallet.services import InsufficientBalance, Posting, account_get_or_create, posting_apply
+from apps.wallet.services import Posting, account_get_or_create, posting_apply
 
 __all__ = ["InsufficientBalance", "Posted", "balance_of", "payment_debit", "refund_credit", "topup_credit"]
 

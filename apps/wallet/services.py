@@ -7,15 +7,10 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import F
 
+from apps.wallet.errors import InsufficientBalance
 from apps.wallet.events import BalanceChanged, LedgerLine
 from apps.wallet.models import Account, Entry, LedgerTransaction
-from blipay.api.errors import DomainError
 from blipay.events.outbox import Outbound, emit
-
-
-class InsufficientBalance(DomainError):
-    code = "insufficient_balance"
-    message = "The balance does not cover this amount; nothing was charged."
 
 
 @dataclass(frozen=True)

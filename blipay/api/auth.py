@@ -1,40 +1,18 @@
-"""Bearer authentication: ``Authorization: Bearer <secret>`` for members, merchants and staff."""
+"""Who may call an endpoint: permission classes over the caller's ``Principal``."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
-from rest_framework.throttling import BaseThrottle
 
-from blipay.api.credentials import Principal, principal_for
-from blipay.api.limits import FailedAuthentications
+from blipay.errors import NotFound
+from blipay.identity.principal import Principal
 
 if TYPE_CHECKING:  # DRF's settings import this module while rest_framework.views loads
     from rest_framework.views import APIView
-
-
-class BearerAuthentication(BaseAuthentication):
-    def authenticate(self, request: Request) -> tuple[Principal, None] | None:
-        header = request.headers.get("Authorization")
-        if not header:
-            return None
-        failures = FailedAuthentications(BaseThrottle().get_ident(request))
-        wait = failures.blocked_for()
-        if wait is not None:
-            raise exceptions.Throttled(wait=wait, detail="Too many failed authentications; try again later.")
-        scheme, _, secret = header.partition(" ")
-        principal = principal_for(secret.strip()) if scheme.lower() == "bearer" and secret.strip() else None
-        if principal is None:
-            failures.record()
-            raise exceptions.AuthenticationFailed("Invalid or revoked bearer token.")
-        return principal, None
-
-    def authenticate_header(self, request: Request) -> str:
-        return 'Bearer realm="blipay"'
 
 
 def allow(*kinds: str) -> type[BasePermission]:
@@ -50,3 +28,14 @@ def allow(*kinds: str) -> type[BasePermission]:
             return user.kind in kinds
 
     return Allowed
+
+
+class TheMemberOrStaff(BasePermission):
+    """For paths under ``members/<member_id>``: the member themselves, or staff. Anyone
+    else's member answers 404, exactly like a member that doesn't exist. Put it after
+    ``allow(...)``, which answers the unauthenticated."""
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if not request.user.is_member_or_staff(view.kwargs["member_id"]):
+            raise NotFound("No such member.")
+        return True

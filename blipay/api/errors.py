@@ -1,5 +1,5 @@
-"""The one application error type, and the one place that turns any error into the
-contract's body: ``{"error": {"code", "message", "fields"?}}``. Never HTML, never a trace."""
+"""The one place that turns any error into the contract's body, ``{"error": {"code",
+"message", "fields"?}}``, and a refusal's code into its status. Never HTML, never a trace."""
 
 import logging
 from typing import Any
@@ -9,31 +9,34 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from blipay.errors import DomainError
+
 logger = logging.getLogger("blipay.api")
 
 
-class DomainError(Exception):
-    """A command refused for a business reason. Modules subclass it with a stable ``code``."""
+# The one place a refusal's code becomes an HTTP status. A code missing here answers 422
+# (a test checks every DomainError subclass is listed, so none is missing by accident).
+STATUS_OF = {
+    "validation_error": status.HTTP_400_BAD_REQUEST,
+    "invalid_signature": status.HTTP_401_UNAUTHORIZED,
+    "not_found": status.HTTP_404_NOT_FOUND,
+    "unknown_reference": status.HTTP_404_NOT_FOUND,
+    "member_exists": status.HTTP_409_CONFLICT,
+    "merchant_exists": status.HTTP_409_CONFLICT,
+    "topup_already_paid": status.HTTP_409_CONFLICT,
+    "idempotency_key_in_use": status.HTTP_409_CONFLICT,
+    "domain_error": status.HTTP_422_UNPROCESSABLE_ENTITY,
+    "amount_mismatch": status.HTTP_422_UNPROCESSABLE_ENTITY,
+    "insufficient_balance": status.HTTP_422_UNPROCESSABLE_ENTITY,
+    "merchant_not_found": status.HTTP_422_UNPROCESSABLE_ENTITY,
+    "refund_exceeds_payment": status.HTTP_422_UNPROCESSABLE_ENTITY,
+    "idempotency_key_reused": status.HTTP_422_UNPROCESSABLE_ENTITY,
+}
 
-    code = "domain_error"
-    status = status.HTTP_422_UNPROCESSABLE_ENTITY
-    message = "The request was refused."
 
-    def __init__(self, message: str | None = None, *, fields: dict[str, list[str]] | None = None) -> None:
-        super().__init__(message or self.message)
-        self.message = message or self.message
-        self.fields = fields
-
-
-class NotFound(DomainError):
-    code = "not_found"
-    status = status.HTTP_404_NOT_FOUND
-    message = "Not found."
-
-
-class Conflict(DomainError):
-    code = "conflict"
-    status = status.HTTP_409_CONFLICT
+def error_response(code: str, message: str, fields: dict[str, Any] | None = None) -> Response:
+    """The contract's error answer for a refusal with this code."""
+    return Response(error_body(code, message, fields), status=STATUS_OF.get(code, status.HTTP_422_UNPROCESSABLE_ENTITY))
 
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -59,7 +62,7 @@ _DRF_CODES = {
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every error an API view raises ends here."""
     if isinstance(exc, DomainError):
-        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
+        return error_response(exc.code, exc.message, exc.fields)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

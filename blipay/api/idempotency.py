@@ -18,21 +18,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from blipay.api.errors import DomainError
 from blipay.api.models import IdempotencyRecord
+from blipay.errors import DomainError
 
 RETENTION = timedelta(hours=48)  # the contract promises at least 24 hours
 
 
 class IdempotencyKeyInUse(DomainError):
     code = "idempotency_key_in_use"
-    status = 409
     message = "A request with this Idempotency-Key is still running; retry when it has finished."
 
 
 class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
-    status = 422
     message = "This Idempotency-Key was used with a different request."
 
 

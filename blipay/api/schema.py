@@ -12,7 +12,7 @@ class BlipaySchema(AutoSchema):
 
 
 class BearerScheme(OpenApiAuthenticationExtension):
-    target_class = "blipay.api.auth.BearerAuthentication"
+    target_class = "blipay.identity.bearer.BearerAuthentication"
     name = "bearer"
 
     def get_security_definition(self, auto_schema: AutoSchema) -> dict:

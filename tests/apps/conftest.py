@@ -8,10 +8,11 @@ from dataclasses import dataclass
 import pytest
 from rest_framework.test import APIClient
 
-from apps.payments.services import bank_signature
-from blipay.api.credentials import credential_issue
-from blipay.api.models import Credential
+from apps.payments.signatures import bank_signature
 from blipay.events.consumers import drain
+from blipay.identity.credentials import credential_issue
+from blipay.identity.models import Credential
+from tests.apps.wallet import factories as wallet
 from tests.helpers import purge_module_queues
 
 
@@ -83,6 +84,18 @@ def bank_post(client: APIClient, body: dict, *, signature: str | None = None):
     return client.post(
         "/api/v1/bank/notifications", raw, content_type="application/json", HTTP_X_BANK_SIGNATURE=signature
     )
+
+
+@pytest.fixture
+def credit(pump):
+    """Put money on a member's balance straight through the wallet, then let the events flow
+    (the read model, notifications). For tests about what money does, not how it arrives."""
+
+    def put(member: Actor, amount: int) -> None:
+        wallet.credit(member.id, amount)
+        pump()
+
+    return put
 
 
 @pytest.fixture

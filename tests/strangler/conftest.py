@@ -6,8 +6,8 @@ from collections.abc import Iterator
 import pytest
 from rest_framework.test import APIClient
 
-from blipay.api.credentials import credential_issue
-from blipay.api.models import Credential
+from blipay.identity.credentials import credential_issue
+from blipay.identity.models import Credential
 from strangler import breaker, traffic
 from strangler.models import Route
 from strangler.routes import route_set

@@ -60,7 +60,7 @@ def test_a_sent_notification_is_published_as_notification_sent(register_member, 
 
 
 def test_each_balance_change_is_notified_with_its_amount_and_the_new_balance(
-    register_member, register_merchant, fund, staff, pump, mailoutbox
+    register_member, register_merchant, credit, staff, pump, mailoutbox
 ):
     merchant = register_merchant()
     staff.post(
@@ -75,7 +75,7 @@ def test_each_balance_change_is_notified_with_its_amount_and_the_new_balance(
         format="json",
     )
     ani = register_member(email="ani@example.id")
-    fund(ani, 100_000)
+    credit(ani, 100_000)
     payment = ani.client.post(
         "/api/v1/payments", {"merchant_id": merchant.id, "amount": 30_000, "description": "Kopi susu"}, format="json"
     ).json()
@@ -104,13 +104,13 @@ def test_each_balance_change_is_notified_with_its_amount_and_the_new_balance(
     assert {tuple(m.to) for m in mailoutbox} == {("ani@example.id",)}
 
 
-def test_notifications_follow_the_members_new_email_address(register_member, fund, pump, mailoutbox):
+def test_notifications_follow_the_members_new_email_address(register_member, credit, pump, mailoutbox):
     ani = register_member(email="ani@example.id")
     pump()
     ani.client.patch(f"/api/v1/members/{ani.id}", {"email": "ani@new.example.id"}, format="json")
     pump()
 
-    fund(ani, 50_000)
+    credit(ani, 50_000)
 
     assert mailoutbox[-1].subject == "Top-up of Rp 50.000 received"
     assert mailoutbox[-1].to == ["ani@new.example.id"]
@@ -140,9 +140,9 @@ def test_a_balance_change_of_a_kind_it_has_no_words_for_is_still_notified_plainl
     assert sent.body["data"]["id"] == str(notification.id)
 
 
-def test_a_redelivered_event_sends_nothing_twice(register_member, fund, pump, mailoutbox):
+def test_a_redelivered_event_sends_nothing_twice(register_member, credit, pump, mailoutbox):
     ani = register_member()
-    fund(ani, 100_000)
+    credit(ani, 100_000)
     before = notifications_of(ani.client, ani.id)["results"]
     assert len(before) == len(mailoutbox) == 2
 
@@ -155,10 +155,10 @@ def test_a_redelivered_event_sends_nothing_twice(register_member, fund, pump, ma
 
 
 def test_a_redelivery_after_the_inbox_forgot_the_event_still_sends_nothing_twice(
-    register_member, fund, pump, mailoutbox
+    register_member, credit, pump, mailoutbox
 ):
     ani = register_member()
-    fund(ani, 100_000)
+    credit(ani, 100_000)
     before = notifications_of(ani.client, ani.id)["results"]
     Received.objects.filter(msg_id__startswith="notifications:").delete()  # past the inbox's retention
 
@@ -185,10 +185,10 @@ def test_a_member_sees_their_notifications_and_nobody_elses(register_member, reg
     assert register_merchant().client.get(path).status_code == 403
 
 
-def test_notifications_are_paginated_newest_first(register_member, fund, pump):
+def test_notifications_are_paginated_newest_first(register_member, credit, pump):
     ani = register_member()
     for amount in (10_000, 20_000, 30_000):
-        fund(ani, amount)
+        credit(ani, amount)
 
     first = notifications_of(ani.client, ani.id, limit=2)
     second = ani.client.get(first["next"]).json()

@@ -11,10 +11,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def ani(register_member, register_merchant, fund, pump):
+def ani(register_member, register_merchant, credit, pump):
     """A member with a top-up, a payment and a notification line in the read model."""
     member, kopi = register_member(name="Ani Wijaya"), register_merchant()
-    fund(member, 100_000)
+    credit(member, 100_000)
     paid = member.client.post(
         "/api/v1/payments", {"merchant_id": kopi.id, "amount": 30_000, "description": "kopi susu"}, format="json"
     )
@@ -50,9 +50,9 @@ def test_member_page_shows_profile_balance_ledger_and_notifications_together(adm
     assert 'id="member-notifications"' in page
 
 
-def test_member_page_shows_only_that_members_lines(admin_client, ani, register_member, fund):
+def test_member_page_shows_only_that_members_lines(admin_client, ani, register_member, credit):
     budi = register_member(name="Budi Santoso")
-    fund(budi, 55_555)
+    credit(budi, 55_555)
 
     page = member_page(admin_client, ani.id)
 

@@ -6,9 +6,9 @@ from apps.overview.models import MemberOverview, TransactionLine
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_member_and_balance_are_served_from_the_read_model(register_member, register_merchant, fund, pump):
+def test_member_and_balance_are_served_from_the_read_model(register_member, register_merchant, credit, pump):
     ani, kopi = register_member(), register_merchant()
-    fund(ani, 40_000)
+    credit(ani, 40_000)
     ani.client.post("/api/v1/payments", {"merchant_id": kopi.id, "amount": 15_000}, format="json")
     pump()
     MemberOverview.objects.filter(member_id=ani.id).update(balance=123)  # what the API shows comes from here
@@ -16,9 +16,9 @@ def test_member_and_balance_are_served_from_the_read_model(register_member, regi
     assert ani.client.get(f"/api/v1/members/{ani.id}").json()["balance"]["amount"] == 123
 
 
-def test_the_read_model_is_rebuilt_from_scratch_by_replaying_events(register_member, register_merchant, fund, pump):
+def test_the_read_model_is_rebuilt_from_scratch_by_replaying_events(register_member, register_merchant, credit, pump):
     ani, kopi = register_member(), register_merchant()
-    fund(ani, 40_000)
+    credit(ani, 40_000)
     ani.client.post("/api/v1/payments", {"merchant_id": kopi.id, "amount": 15_000}, format="json")
     ani.client.patch(f"/api/v1/members/{ani.id}", {"name": "Ani Baru"}, format="json")
     pump()

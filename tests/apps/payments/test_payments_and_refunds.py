@@ -15,9 +15,9 @@ def _pay(member, merchant, amount: int, **extra):
     return member.client.post("/api/v1/payments", body, format="json")
 
 
-def test_a_member_pays_a_merchant_from_the_balance(register_member, register_merchant, fund, pump):
+def test_a_member_pays_a_merchant_from_the_balance(register_member, register_merchant, credit, pump):
     ani, kopi = register_member(), register_merchant()
-    fund(ani, 100_000)
+    credit(ani, 100_000)
 
     response = _pay(ani, kopi, 35_000, description="2 kopi susu")
 
@@ -30,9 +30,11 @@ def test_a_member_pays_a_merchant_from_the_balance(register_member, register_mer
     assert _balance(ani) == 65_000
 
 
-def test_a_payment_is_announced_once_as_payment_made_and_its_refunds_are_not(register_member, register_merchant, fund):
+def test_a_payment_is_announced_once_as_payment_made_and_its_refunds_are_not(
+    register_member, register_merchant, credit
+):
     ani, kopi = register_member(), register_merchant()
-    fund(ani, 100_000)
+    credit(ani, 100_000)
     payment = _pay(ani, kopi, 35_000).json()
 
     kopi.client.post(f"/api/v1/payments/{payment['id']}/refunds", {"amount": 5_000}, format="json")
@@ -51,9 +53,9 @@ def test_a_payment_is_announced_once_as_payment_made_and_its_refunds_are_not(reg
     ]
 
 
-def test_not_enough_balance_is_422_and_nothing_changes(register_member, register_merchant, fund, pump):
+def test_not_enough_balance_is_422_and_nothing_changes(register_member, register_merchant, credit, pump):
     ani, kopi = register_member(), register_merchant()
-    fund(ani, 10_000)
+    credit(ani, 10_000)
 
     response = _pay(ani, kopi, 10_001)
 
@@ -65,9 +67,9 @@ def test_not_enough_balance_is_422_and_nothing_changes(register_member, register
     assert [t["kind"] for t in history] == ["topup"]
 
 
-def test_paying_an_unknown_merchant_is_422(register_member, fund):
+def test_paying_an_unknown_merchant_is_422(register_member, credit):
     ani = register_member()
-    fund(ani, 10_000)
+    credit(ani, 10_000)
 
     response = ani.client.post("/api/v1/payments", {"merchant_id": str(uuid.uuid4()), "amount": 1}, format="json")
 
@@ -85,10 +87,10 @@ def test_only_members_pay(register_merchant):
 
 
 def test_a_payment_is_visible_to_its_member_its_merchant_and_staff_only(
-    register_member, register_merchant, fund, staff
+    register_member, register_merchant, credit, staff
 ):
     ani, budi, kopi, bakso = register_member(), register_member(), register_merchant(), register_merchant("Bakso")
-    fund(ani, 10_000)
+    credit(ani, 10_000)
     payment = _pay(ani, kopi, 5_000).json()
     url = f"/api/v1/payments/{payment['id']}"
 
@@ -96,9 +98,9 @@ def test_a_payment_is_visible_to_its_member_its_merchant_and_staff_only(
     assert [c.get(url).status_code for c in (budi.client, bakso.client)] == [404, 404]
 
 
-def test_the_merchant_refunds_part_then_the_rest_and_no_more(register_member, register_merchant, fund, pump):
+def test_the_merchant_refunds_part_then_the_rest_and_no_more(register_member, register_merchant, credit, pump):
     ani, kopi = register_member(), register_merchant()
-    fund(ani, 50_000)
+    credit(ani, 50_000)
     payment = _pay(ani, kopi, 30_000).json()
     refunds = f"/api/v1/payments/{payment['id']}/refunds"
 
@@ -117,9 +119,9 @@ def test_the_merchant_refunds_part_then_the_rest_and_no_more(register_member, re
     assert _balance(ani) == 50_000
 
 
-def test_only_the_payments_merchant_or_staff_refund(register_member, register_merchant, fund, staff):
+def test_only_the_payments_merchant_or_staff_refund(register_member, register_merchant, credit, staff):
     ani, kopi, bakso = register_member(), register_merchant(), register_merchant("Bakso")
-    fund(ani, 10_000)
+    credit(ani, 10_000)
     payment = _pay(ani, kopi, 5_000).json()
     refunds = f"/api/v1/payments/{payment['id']}/refunds"
 
@@ -128,9 +130,9 @@ def test_only_the_payments_merchant_or_staff_refund(register_member, register_me
     assert staff.post(refunds, {"amount": 1}, format="json").status_code == 201
 
 
-def test_the_same_idempotency_key_and_body_replays_the_first_payment(register_member, register_merchant, fund, pump):
+def test_the_same_idempotency_key_and_body_replays_the_first_payment(register_member, register_merchant, credit, pump):
     ani, kopi = register_member(), register_merchant()
-    fund(ani, 10_000)
+    credit(ani, 10_000)
     body = {"merchant_id": kopi.id, "amount": 4_000}
 
     first = ani.client.post("/api/v1/payments", body, format="json", HTTP_IDEMPOTENCY_KEY="pay-1")
@@ -146,22 +148,22 @@ def test_the_same_idempotency_key_and_body_replays_the_first_payment(register_me
     assert _balance(ani) == 6_000
 
 
-def test_an_idempotent_refusal_is_replayed_too(register_member, register_merchant, fund, pump):
+def test_an_idempotent_refusal_is_replayed_too(register_member, register_merchant, credit, pump):
     ani, kopi = register_member(), register_merchant()
     body = {"merchant_id": kopi.id, "amount": 4_000}
 
     refused = ani.client.post("/api/v1/payments", body, format="json", HTTP_IDEMPOTENCY_KEY="pay-2")
-    fund(ani, 10_000)
+    credit(ani, 10_000)
     again = ani.client.post("/api/v1/payments", body, format="json", HTTP_IDEMPOTENCY_KEY="pay-2")
 
     assert refused.status_code == again.status_code == 422
     assert again.json() == refused.json()
 
 
-def test_idempotency_keys_are_per_caller(register_member, register_merchant, fund):
+def test_idempotency_keys_are_per_caller(register_member, register_merchant, credit):
     ani, budi, kopi = register_member(), register_member(), register_merchant()
-    fund(ani, 10_000)
-    fund(budi, 10_000)
+    credit(ani, 10_000)
+    credit(budi, 10_000)
     body = {"merchant_id": kopi.id, "amount": 1_000}
 
     a = ani.client.post("/api/v1/payments", body, format="json", HTTP_IDEMPOTENCY_KEY="same")
@@ -171,9 +173,9 @@ def test_idempotency_keys_are_per_caller(register_member, register_merchant, fun
     assert a.json()["id"] != b.json()["id"]
 
 
-def test_the_ledger_history_is_paginated_newest_first(register_member, register_merchant, fund):
+def test_the_ledger_history_is_paginated_newest_first(register_member, register_merchant, credit):
     ani, kopi = register_member(), register_merchant()
-    fund(ani, 100_000)
+    credit(ani, 100_000)
     for amount in range(1_000, 6_000, 1_000):
         _pay(ani, kopi, amount)
 

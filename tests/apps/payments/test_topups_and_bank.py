@@ -104,7 +104,7 @@ def test_a_bad_or_missing_signature_is_401_and_changes_nothing(register_member, 
 def test_a_signature_older_than_five_minutes_is_refused(register_member, anon, settings):
     import json
 
-    from apps.payments.services import bank_signature
+    from apps.payments.signatures import bank_signature
 
     ani = register_member()
     topup = ani.client.post("/api/v1/topups", {"amount": 50_000}, format="json").json()
@@ -112,6 +112,26 @@ def test_a_signature_older_than_five_minutes_is_refused(register_member, anon, s
     stale = bank_signature(raw_body=json.dumps(body).encode(), timestamp=int(time.time()) - 301)
 
     assert bank_post(anon, body, signature=stale).status_code == 401
+
+
+def test_during_a_secret_rotation_a_confirmation_signed_with_the_previous_secret_credits(
+    register_member, anon, settings
+):
+    import json
+
+    from apps.payments.signatures import bank_signature
+
+    settings.BLIPAY_BANK_WEBHOOK_SECRET, settings.BLIPAY_BANK_WEBHOOK_SECRET_PREVIOUS = "new", "old"
+    ani = register_member()
+    topup = ani.client.post("/api/v1/topups", {"amount": 50_000}, format="json").json()
+    body = _confirmation(topup)
+    signed_with = {
+        secret: bank_signature(raw_body=json.dumps(body).encode(), timestamp=int(time.time()), secret=secret)
+        for secret in ("old", "neither")
+    }
+
+    assert bank_post(anon, body, signature=signed_with["neither"]).status_code == 401
+    assert bank_post(anon, body, signature=signed_with["old"]).json()["outcome"] == "credited"
 
 
 def test_an_unknown_reference_is_404_and_recorded_for_the_admin(anon):

@@ -142,12 +142,12 @@ def test_the_same_idempotency_key_creates_one_promotion(staff, register_merchant
 
 
 def test_payment_at_merchant_with_running_promotion_earns_cashback_on_the_balance(
-    staff, register_member, register_merchant, fund, pump
+    staff, register_member, register_merchant, credit, pump
 ):
     merchant = register_merchant()
     staff.post("/api/v1/promotions", promotion(merchant.id, percent=10), format="json")
     ani = register_member()
-    fund(ani, 100_000)
+    credit(ani, 100_000)
 
     payment = pay(ani, merchant, 30_005)
     pump()
@@ -179,12 +179,12 @@ def test_payment_at_merchant_with_running_promotion_earns_cashback_on_the_balanc
     ids=["not-started-yet", "already-ended"],
 )
 def test_payment_outside_the_promotions_window_earns_nothing(
-    staff, register_member, register_merchant, fund, pump, window
+    staff, register_member, register_merchant, credit, pump, window
 ):
     merchant = register_merchant()
     assert staff.post("/api/v1/promotions", promotion(merchant.id) | window, format="json").status_code == 201
     ani = register_member()
-    fund(ani, 100_000)
+    credit(ani, 100_000)
 
     pay(ani, merchant, 30_000)
     pump()
@@ -193,11 +193,11 @@ def test_payment_outside_the_promotions_window_earns_nothing(
     assert not CashbackGrant.objects.exists()
 
 
-def test_payment_at_another_merchant_earns_nothing(staff, register_member, register_merchant, fund, pump):
+def test_payment_at_another_merchant_earns_nothing(staff, register_member, register_merchant, credit, pump):
     promoted, other = register_merchant(), register_merchant("Toko Lain")
     staff.post("/api/v1/promotions", promotion(promoted.id), format="json")
     ani = register_member()
-    fund(ani, 100_000)
+    credit(ani, 100_000)
 
     pay(ani, other, 30_000)
     pump()
@@ -205,11 +205,11 @@ def test_payment_at_another_merchant_earns_nothing(staff, register_member, regis
     assert balance_of(ani) == 70_000
 
 
-def test_cashback_is_capped_by_the_promotions_max_amount(staff, register_member, register_merchant, fund, pump):
+def test_cashback_is_capped_by_the_promotions_max_amount(staff, register_member, register_merchant, credit, pump):
     merchant = register_merchant()
     staff.post("/api/v1/promotions", promotion(merchant.id, percent=50, max_amount=5_000), format="json")
     ani = register_member()
-    fund(ani, 100_000)
+    credit(ani, 100_000)
 
     pay(ani, merchant, 30_000)
     pump()
@@ -218,13 +218,13 @@ def test_cashback_is_capped_by_the_promotions_max_amount(staff, register_member,
 
 
 def test_of_several_running_promotions_the_most_generous_applies_once(
-    staff, register_member, register_merchant, fund, pump
+    staff, register_member, register_merchant, credit, pump
 ):
     merchant = register_merchant()
     for percent, cap in ((5, 50_000), (20, 4_000), (10, 50_000)):
         staff.post("/api/v1/promotions", promotion(merchant.id, percent=percent, max_amount=cap), format="json")
     ani = register_member()
-    fund(ani, 100_000)
+    credit(ani, 100_000)
 
     pay(ani, merchant, 50_000)  # earns 2,500 / 4,000 / 5,000
     pump()
@@ -233,11 +233,11 @@ def test_of_several_running_promotions_the_most_generous_applies_once(
     assert CashbackGrant.objects.get().promotion.percent == 10
 
 
-def test_a_payment_too_small_to_earn_a_rupiah_earns_nothing(staff, register_member, register_merchant, fund, pump):
+def test_a_payment_too_small_to_earn_a_rupiah_earns_nothing(staff, register_member, register_merchant, credit, pump):
     merchant = register_merchant()
     staff.post("/api/v1/promotions", promotion(merchant.id, percent=1), format="json")
     ani = register_member()
-    fund(ani, 100_000)
+    credit(ani, 100_000)
 
     pay(ani, merchant, 99)
     pump()
@@ -246,11 +246,11 @@ def test_a_payment_too_small_to_earn_a_rupiah_earns_nothing(staff, register_memb
     assert not CashbackGrant.objects.exists()
 
 
-def test_a_refund_does_not_earn_cashback_again(staff, register_member, register_merchant, fund, pump):
+def test_a_refund_does_not_earn_cashback_again(staff, register_member, register_merchant, credit, pump):
     merchant = register_merchant()
     staff.post("/api/v1/promotions", promotion(merchant.id), format="json")
     ani = register_member()
-    fund(ani, 100_000)
+    credit(ani, 100_000)
     payment = pay(ani, merchant, 30_000)
     pump()
 
@@ -263,12 +263,12 @@ def test_a_refund_does_not_earn_cashback_again(staff, register_member, register_
 
 @pytest.mark.parametrize("as_a_new_event", [False, True], ids=["redelivered", "re-emitted-with-a-new-id"])
 def test_a_replayed_payment_made_credits_the_cashback_once(
-    staff, register_member, register_merchant, fund, pump, as_a_new_event
+    staff, register_member, register_merchant, credit, pump, as_a_new_event
 ):
     merchant = register_merchant()
     staff.post("/api/v1/promotions", promotion(merchant.id), format="json")
     ani = register_member()
-    fund(ani, 100_000)
+    credit(ani, 100_000)
     pay(ani, merchant, 30_000)
     pump()
     assert balance_of(ani) == 73_000

@@ -7,9 +7,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def funded(register_member, fund):
+def funded(register_member, credit):
     member = register_member()
-    fund(member, 100_000)
+    credit(member, 100_000)
     return member
 
 

@@ -39,10 +39,10 @@ def _balance(member) -> int:
 
 
 def test_twenty_parallel_payments_on_a_balance_covering_five_let_exactly_five_through(
-    register_member, register_merchant, fund, pump
+    register_member, register_merchant, credit, pump
 ):
     ani, kopi = register_member(), register_merchant()
-    fund(ani, 50_000)
+    credit(ani, 50_000)
 
     statuses = _all_at_once(
         20,
@@ -56,9 +56,9 @@ def test_twenty_parallel_payments_on_a_balance_covering_five_let_exactly_five_th
     assert _balance(ani) == 0
 
 
-def test_parallel_refunds_past_the_payment_are_capped_at_its_amount(register_member, register_merchant, fund, pump):
+def test_parallel_refunds_past_the_payment_are_capped_at_its_amount(register_member, register_merchant, credit, pump):
     ani, kopi = register_member(), register_merchant()
-    fund(ani, 100_000)
+    credit(ani, 100_000)
     payment = ani.client.post("/api/v1/payments", {"merchant_id": kopi.id, "amount": 30_000}, format="json").json()
 
     statuses = _all_at_once(
@@ -93,9 +93,9 @@ def test_the_same_bank_notification_delivered_ten_times_at_once_credits_once(reg
     assert _balance(ani) == 75_000
 
 
-def test_the_same_idempotency_key_at_once_has_one_effect(register_member, register_merchant, fund, pump):
+def test_the_same_idempotency_key_at_once_has_one_effect(register_member, register_merchant, credit, pump):
     ani, kopi = register_member(), register_merchant()
-    fund(ani, 100_000)
+    credit(ani, 100_000)
     body = {"merchant_id": kopi.id, "amount": 10_000}
 
     statuses = _all_at_once(

@@ -12,16 +12,16 @@ from hypothesis import strategies as st
 from apps.members.services import member_register
 from apps.merchants.services import merchant_register
 from apps.overview.models import MemberOverview, TransactionLine
+from apps.payments.errors import RefundExceedsPayment
 from apps.payments.services import (
-    RefundExceedsPayment,
     bank_payment_confirm,
     payment_create,
     refund_issue,
     topup_create,
 )
 from apps.promotions.events import CashbackGranted
+from apps.wallet.errors import InsufficientBalance
 from apps.wallet.models import Account, Entry, LedgerTransaction
-from apps.wallet.services import InsufficientBalance
 from blipay.events.consumers import drain
 from blipay.events.outbox import Outbound, emit
 

@@ -146,7 +146,9 @@ def test_replay_rebuilds_a_replica_from_stored_events_without_repeating_side_eff
 
     assert dict(Replica.objects.values_list("subject", "name")) == {"a": "a2", "b": "b1"}
     assert Effect.objects.count() == 1
-    assert "replayed 3 event(s) to sink: 3 applied" in capsys.readouterr().out
+    shown = capsys.readouterr()
+    assert "replayed 3 event(s) to sink: 3 applied" in shown.out
+    assert "replay sink: 100%" in shown.err and "3/3" in shown.err  # the progress bar
 
 
 @pytest.mark.postgres

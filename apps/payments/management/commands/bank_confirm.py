@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from apps.payments.models import TopUp
-from apps.payments.services import bank_signature
+from apps.payments.signatures import bank_signature
 
 PATH = "/api/v1/bank/notifications"
 

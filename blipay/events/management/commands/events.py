@@ -1,4 +1,3 @@
-import sys
 from datetime import datetime
 
 from django.conf import settings
@@ -6,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_datetime
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published
+from tqdm import tqdm
 
 from blipay.events import inbox
 from blipay.events.consumers import Outcome, deliver
@@ -68,10 +68,11 @@ class Command(BaseCommand):
         total = rows.count()
         inbox.forget_versions(module)
         outcomes = dict.fromkeys(Outcome, 0)
-        for done, body in enumerate(rows.order_by("added").values_list("body", flat=True).iterator(2000), 1):
+        bodies = rows.order_by("added").values_list("body", flat=True).iterator(2000)
+        # The wrapped stream, not Django's OutputWrapper: that one would end each redraw with a newline.
+        bar = tqdm(bodies, total=total, desc=f"replay {module}", unit="event", file=self.stderr._out, mininterval=0.5)
+        for body in bar:
             outcomes[deliver(module, Envelope.from_dict(body), replay=True)] += 1
-            if done % 200 == 0 or done == total:
-                _progress(self.stderr, done, total)
         summary = ", ".join(f"{n} {outcome.value}" for outcome, n in outcomes.items())
         self.stdout.write(f"replayed {total} event(s) to {module}: {summary}")
 
@@ -96,13 +97,3 @@ def _parse_since(value: str) -> datetime:
     if parsed is None:
         raise CommandError(f"--since {value!r} is not an ISO 8601 time, e.g. 2026-11-25T10:00:00+07:00")
     return parsed
-
-
-def _progress(stream, done: int, total: int) -> None:  # noqa: ANN001 - Django's OutputWrapper
-    width = 30
-    filled = width * done // max(total, 1)
-    stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}", ending="")
-    if done == total:
-        stream.write("")
-    if hasattr(sys.stderr, "flush"):
-        sys.stderr.flush()

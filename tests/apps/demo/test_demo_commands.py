@@ -14,7 +14,8 @@ from apps.members.services import member_register
 from apps.merchants.models import Merchant
 from apps.overview.models import MemberOverview
 from apps.payments.models import BankNotification, Payment, Refund, TopUp
-from apps.payments.services import bank_signature_verify, topup_create
+from apps.payments.services import topup_create
+from apps.payments.signatures import bank_signature_verify
 from apps.wallet.public import balance_of
 from blipay.events.consumers import consumers_in_threads
 from blipay.events.monitoring import outbox_status

@@ -2,35 +2,11 @@
 
 import hashlib
 import secrets
-from dataclasses import dataclass
 
-from blipay.api.models import Credential
+from blipay.identity.models import Credential
+from blipay.identity.principal import Principal
 
 _PREFIXES = {Credential.MEMBER: "mbr", Credential.MERCHANT: "mch", Credential.STAFF: "stf"}
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: DRF's ``request.user`` for bearer-authenticated requests."""
-
-    kind: str
-    id: str
-
-    is_authenticated = True
-    is_anonymous = False
-
-    @property
-    def is_staff(self) -> bool:
-        return self.kind == Credential.STAFF
-
-    def is_member(self, member_id: object) -> bool:
-        return self.kind == Credential.MEMBER and self.id == str(member_id)
-
-    def is_merchant(self, merchant_id: object) -> bool:
-        return self.kind == Credential.MERCHANT and self.id == str(merchant_id)
-
-    def __str__(self) -> str:
-        return f"{self.kind}:{self.id}"
 
 
 def credential_issue(*, kind: str, subject: str) -> str:
@@ -42,6 +18,7 @@ def credential_issue(*, kind: str, subject: str) -> str:
 
 
 def principal_for(secret: str) -> Principal | None:
+    """Who ``secret`` stands for, unless it is unknown or revoked."""
     row = (
         Credential.objects.filter(key_hash=_hash(secret), revoked_at__isnull=True)
         .values_list("kind", "subject")

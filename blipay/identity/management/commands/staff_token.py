@@ -2,8 +2,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from blipay.api.credentials import credential_issue
-from blipay.api.models import Credential
+from blipay.identity.credentials import credential_issue
+from blipay.identity.models import Credential
 
 
 class Command(BaseCommand):

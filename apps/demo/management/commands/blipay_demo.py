@@ -16,7 +16,7 @@ from django.test import Client
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from apps.payments.services import bank_signature
+from apps.payments.public import bank_signature
 from blipay.events.consumers import consumers_in_threads
 from blipay.events.errors import BrokerUnavailable
 from blipay.events.monitoring import TracedEvent, trace

@@ -13,13 +13,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from apps.members.models import Member
-from apps.members.services import member_register
-from apps.merchants.models import Merchant
-from apps.merchants.services import merchant_register
-from apps.payments.services import (
-    BankAnswer,
-    MerchantUnknown,
+from apps.members.public import member_id_by_email, member_register
+from apps.merchants.public import MerchantUnknown, merchant_id_by_email, merchant_register
+from apps.payments.public import (
+    BankConfirmation,
     bank_payment_confirm,
     payment_create,
     refund_issue,
@@ -42,7 +39,7 @@ class Command(BaseCommand):
     help = (
         "Load the demo data a newcomer can click through, and make sure the admin login "
         "exists (user and password from BLIPAY_ADMIN_USER / BLIPAY_ADMIN_PASSWORD, default "
-        "admin / admin). The demo data is made through the modules' services, so its events and "
+        "admin / admin). The demo data is made through the modules' public.py, so its events and "
         "ledger are real: two merchants, two members with a funded balance, payments, a refund, "
         "two bank confirmations we refused (the admin lists them under bank notifications, result: "
         "refused), and a top-up left pending for `manage.py bank_confirm`. Every event is "
@@ -134,28 +131,28 @@ class DemoData:
 
     def merchant(self, key: str, name: str) -> Made:
         email = f"{key}@{DOMAIN}"
-        existing = Merchant.objects.filter(email=email).values_list("id", flat=True).first()
+        existing = merchant_id_by_email(email=email)
         if existing:
-            return Made(str(existing), None)
-        registration = self.step(merchant_register, name=name, email=email)
-        return Made(str(registration.merchant.id), registration.api_key)
+            return Made(existing, None)
+        registered = self.step(merchant_register, name=name, email=email)
+        return Made(registered.id, registered.api_key)
 
     def member(self, key: str, name: str, phone: str) -> Made:
         email = f"{key}@{DOMAIN}"
-        existing = Member.objects.filter(email=email).values_list("id", flat=True).first()
+        existing = member_id_by_email(email=email)
         if existing:
-            return Made(str(existing), None)
-        registration = self.step(member_register, name=name, email=email, phone=phone)
-        return Made(str(registration.member.id), registration.token)
+            return Made(existing, None)
+        registered = self.step(member_register, name=name, email=email, phone=phone)
+        return Made(registered.id, registered.token)
 
     def top_up(self, member_id: str, amount: int) -> None:
         topup = self.step(topup_create, member_id=member_id, amount=amount)
-        answer = self.bank(topup.reference, amount)
-        if answer.status_code != 200:
-            raise RuntimeError(f"the demo top-up was not credited: {answer.body}")
+        confirmation = self.bank(topup.reference, amount)
+        if not confirmation.credited:
+            raise RuntimeError(f"the demo top-up was not credited: {confirmation.message}")
         self.pump()
 
-    def bank(self, reference: str, amount: int) -> BankAnswer:
+    def bank(self, reference: str, amount: int) -> BankConfirmation:
         """What the bank's signed confirmation leads to (the signature is the API's concern)."""
         bank_transaction_id = f"DEMO-{uuid.uuid4().hex[:12].upper()}"
         payload = {
@@ -177,7 +174,7 @@ class DemoData:
     def pay(self, member_id: str, merchant_id: str, amount: int, description: str) -> str:
         for _ in range(50):
             try:
-                payment = self.step(
+                payment_id = self.step(
                     payment_create,
                     member_id=member_id,
                     merchant_id=merchant_id,
@@ -189,7 +186,7 @@ class DemoData:
                 self.pump(wait=0.2)
                 continue
             self.pump()
-            return str(payment.id)
+            return payment_id
         raise MerchantUnknown()
 
     def refund(self, payment_id: str, amount: int, reason: str) -> None:

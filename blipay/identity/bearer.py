@@ -1,0 +1,30 @@
+"""Bearer authentication: ``Authorization: Bearer <secret>`` for members, merchants and staff."""
+
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+from rest_framework.throttling import BaseThrottle
+
+from blipay.api.limits import FailedAuthentications
+from blipay.identity.credentials import principal_for
+from blipay.identity.principal import Principal
+
+
+class BearerAuthentication(BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[Principal, None] | None:
+        header = request.headers.get("Authorization")
+        if not header:
+            return None
+        failures = FailedAuthentications(BaseThrottle().get_ident(request))
+        wait = failures.blocked_for()
+        if wait is not None:
+            raise exceptions.Throttled(wait=wait, detail="Too many failed authentications; try again later.")
+        scheme, _, secret = header.partition(" ")
+        principal = principal_for(secret.strip()) if scheme.lower() == "bearer" and secret.strip() else None
+        if principal is None:
+            failures.record()
+            raise exceptions.AuthenticationFailed("Invalid or revoked bearer token.")
+        return principal, None
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="blipay"'

@@ -1,0 +1,58 @@
+"""The bank's signature, checked without HTTP: the current secret, or during a rotation the
+previous one; anything else is refused."""
+
+import time
+
+import pytest
+
+from apps.payments.errors import InvalidSignature
+from apps.payments.signatures import bank_signature, bank_signature_verify
+
+BODY = b'{"reference": "BLPX", "amount": 10000}'
+
+
+@pytest.fixture
+def rotation(settings):
+    settings.BLIPAY_BANK_WEBHOOK_SECRET = "new-secret"
+    settings.BLIPAY_BANK_WEBHOOK_SECRET_PREVIOUS = "old-secret"
+
+
+def _signed(secret: str, *, age: int = 0) -> str:
+    return bank_signature(raw_body=BODY, timestamp=int(time.time()) - age, secret=secret)
+
+
+def test_during_a_rotation_a_signature_with_the_current_secret_is_accepted(rotation):
+    bank_signature_verify(raw_body=BODY, header=_signed("new-secret"))  # no raise
+
+
+def test_during_a_rotation_a_signature_with_the_previous_secret_is_accepted(rotation):
+    bank_signature_verify(raw_body=BODY, header=_signed("old-secret"))  # no raise
+
+
+def test_during_a_rotation_a_signature_with_neither_secret_is_refused(rotation):
+    with pytest.raises(InvalidSignature):
+        bank_signature_verify(raw_body=BODY, header=_signed("someone-elses-secret"))
+
+
+def test_once_the_rotation_is_over_the_old_secret_is_refused(settings):
+    settings.BLIPAY_BANK_WEBHOOK_SECRET = "new-secret"
+    settings.BLIPAY_BANK_WEBHOOK_SECRET_PREVIOUS = ""
+
+    with pytest.raises(InvalidSignature):
+        bank_signature_verify(raw_body=BODY, header=_signed("old-secret"))
+
+
+def test_our_own_signatures_use_the_current_secret(rotation):
+    header = bank_signature(raw_body=BODY, timestamp=1_700_000_000)
+
+    assert header == bank_signature(raw_body=BODY, timestamp=1_700_000_000, secret="new-secret")
+
+
+def test_a_signature_with_the_previous_secret_still_expires(rotation):
+    with pytest.raises(InvalidSignature):
+        bank_signature_verify(raw_body=BODY, header=_signed("old-secret", age=301))
+
+
+def test_a_signature_for_another_body_is_refused(rotation):
+    with pytest.raises(InvalidSignature):
+        bank_signature_verify(raw_body=BODY + b" ", header=_signed("old-secret"))
