@@ -52,6 +52,15 @@ SECRET_KEY = os.environ.get("BLIPAY_SECRET_KEY", "blipay-dev-only-secret-change-
 DEBUG = _env_bool("BLIPAY_DEBUG", False)
 ALLOWED_HOSTS = os.environ.get("BLIPAY_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 PORT = int(os.environ.get("PORT", "8000"))
+# The deployment this process belongs to: empty for the monolith, else the name of an
+# extracted service. It names the deployment's processes and their run directory, so
+# several deployments can run side by side on one machine.
+BLIPAY_SERVICE = os.environ.get("BLIPAY_SERVICE", "").strip()
+BLIPAY_DEPLOYMENT = BLIPAY_SERVICE or "monolith"
+# gunicorn's threaded workers (Blipay's views are synchronous): 2 per core + 1, as gunicorn
+# advises, capped so a big machine doesn't open more database connections than it can use.
+BLIPAY_WEB_WORKERS = int(os.environ.get("WEB_CONCURRENCY") or min(2 * len(os.sched_getaffinity(0)) + 1, 9))
+BLIPAY_WEB_THREADS = int(os.environ.get("BLIPAY_WEB_THREADS", "4"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -79,6 +88,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "blipay.api.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's, the API docs') from STATIC_ROOT, filled by collectstatic.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -114,6 +125,7 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing one at start-up
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "blipay.api.schema.BlipaySchema",
