@@ -57,10 +57,6 @@ PORT = int(os.environ.get("PORT", "8000"))
 # several deployments can run side by side on one machine.
 BLIPAY_SERVICE = os.environ.get("BLIPAY_SERVICE", "").strip()
 BLIPAY_DEPLOYMENT = BLIPAY_SERVICE or "monolith"
-# gunicorn's threaded workers (Blipay's views are synchronous): 2 per core + 1, as gunicorn
-# advises, capped so a big machine doesn't open more database connections than it can use.
-BLIPAY_WEB_WORKERS = int(os.environ.get("WEB_CONCURRENCY") or min(2 * len(os.sched_getaffinity(0)) + 1, 9))
-BLIPAY_WEB_THREADS = int(os.environ.get("BLIPAY_WEB_THREADS", "4"))
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -46,19 +46,15 @@ def processes(*, host: str, port: int) -> list[Process]:
     python = sys.executable
     deployment = settings.BLIPAY_DEPLOYMENT
     return [
+        # Workers and threads: gunicorn.conf.py, shared with the Procfile and the systemd units.
         Process(
             "web",
-            (
-                *(python, "-m", "gunicorn", "blipay.wsgi:application", "--bind", f"{host}:{port}"),
-                *("--worker-class", "gthread", "--workers", str(settings.BLIPAY_WEB_WORKERS)),
-                *("--threads", str(settings.BLIPAY_WEB_THREADS), "--graceful-timeout", "10"),
-                *("--access-logfile", "-"),
-            ),
+            (python, "-m", "gunicorn", "-c", str(settings.BASE_DIR / "gunicorn.conf.py"), "--bind", f"{host}:{port}"),
         ),
         # The relay: a Celery task kicked after each commit that emitted an event.
         Process("worker", (python, "-m", "celery", "-A", "blipay", "worker", "-c", "2", "-n", f"{deployment}@%h")),
-        # Exactly one beat per deployment: it sweeps up what a lost kick left behind and runs the
-        # periodic clean-ups. Two would only double the sweeps, but one is all it takes.
+        # Exactly one beat per deployment (two would run each periodic task twice): it sweeps up
+        # what a lost kick left behind and runs the periodic clean-ups.
         Process("beat", (python, "-m", "celery", "-A", "blipay", "beat", "-s", str(run_dir() / "celerybeat-schedule"))),
         Process("consumers", (python, "manage.py", "consume", "--all")),
     ]
