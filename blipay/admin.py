@@ -1,6 +1,11 @@
 """Pieces every module's admin uses. Modules may import the platform, not each other."""
 
+from django.contrib import admin
 from django.http import HttpRequest
+
+admin.site.site_header = "Blipay administration"
+admin.site.site_title = "Blipay admin"
+admin.site.index_title = "Members, money and events"
 
 
 class ReadOnly:

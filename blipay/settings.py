@@ -119,6 +119,7 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "Asia/Jakarta"
 USE_I18N = True
 USE_TZ = True
+FORMAT_MODULE_PATH = ["blipay.formats"]  # times shown with their zone
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing one at start-up
