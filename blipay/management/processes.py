@@ -9,6 +9,7 @@ two deployments can run side by side on one machine, each with its own ``PORT``,
 processes for other process managers.
 """
 
+import secrets
 import shlex
 import sys
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ def supervisord_config(children: list[Process]) -> str:
     """supervisord's configuration: the children, restarted when they die, their output and
     supervisord's own ("exited: … not expected", "spawned: …") on standard output."""
     run = run_dir()
+    user, password = settings.BLIPAY_DEPLOYMENT, secrets.token_urlsafe(24)
     sections = [
         _section(
             "supervisord",
@@ -78,9 +80,11 @@ def supervisord_config(children: list[Process]) -> str:
             directory=settings.BASE_DIR,
             identifier=settings.BLIPAY_DEPLOYMENT,
         ),
-        _section("unix_http_server", file=run / "supervisor.sock", chmod="0700"),
+        # supervisorctl's way in: a socket only this user may open, and a password made afresh
+        # at each start, in this file only (written readable by this user alone).
+        _section("unix_http_server", file=run / "supervisor.sock", chmod="0700", username=user, password=password),
         _section("rpcinterface:supervisor", **{"supervisor.rpcinterface_factory": RPC_FACTORY}),
-        _section("supervisorctl", serverurl=f"unix://{run / 'supervisor.sock'}"),
+        _section("supervisorctl", serverurl=f"unix://{run / 'supervisor.sock'}", username=user, password=password),
     ]
     sections += [
         _section(

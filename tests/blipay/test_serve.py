@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from blipay.management.processes import processes, run_dir, supervisord_config
+from blipay.management.processes import Process, processes, run_dir, supervisord_config
 from tests.helpers import postgres_test_db_url, purge_module_queues, wait_until
 
 ROLES = ["web", "worker", "beat", "consumers"]
@@ -47,6 +47,31 @@ def test_procfile_and_systemd_units_run_the_same_processes_with_restarts():
     for role in ROLES:
         unit = (units / f"blipay-{role}@.service").read_text()
         assert "Restart=always" in unit
+
+
+def test_a_child_that_keeps_crashing_is_retried_ever_more_slowly_not_in_a_loop(settings):
+    settings.VAR_DIR = Path(tempfile.mkdtemp(prefix="blipay-crash-"))
+    settings.BLIPAY_DEPLOYMENT = "crashing"
+    run_dir().mkdir(parents=True)
+    config = run_dir() / "supervisord.conf"
+    config.write_text(supervisord_config([Process("broken", ("sh", "-c", "exit 3"))]))
+    supervisor = subprocess.Popen(
+        [sys.executable, "-m", "supervisor.supervisord", "-c", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        time.sleep(8)
+    finally:
+        supervisor.send_signal(signal.SIGTERM)
+        output = supervisor.communicate(timeout=30)[0]
+        shutil.rmtree(settings.VAR_DIR, ignore_errors=True)
+
+    # Retried after 1 s, 2 s, 3 s…: a handful of starts in 8 s, each failure said out loud.
+    assert 2 <= output.count("spawned: 'crashing-broken'") <= 5, output
+    assert "exited: crashing-broken (exit status 3; not expected)" in output
 
 
 # --- the real runner ------------------------------------------------------------------

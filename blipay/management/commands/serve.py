@@ -62,6 +62,8 @@ class Command(BaseCommand):
         run = run_dir()
         run.mkdir(parents=True, exist_ok=True)
         config = run / "supervisord.conf"
+        config.touch(mode=0o600)
+        config.chmod(0o600)  # it holds supervisorctl's password
         config.write_text(supervisord_config(children))
         self.stdout.write(f"supervisord runs {', '.join(child.name for child in children)}; config: {config}")
         self.stdout.write(self.style.SUCCESS(urls))
