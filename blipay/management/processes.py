@@ -97,8 +97,10 @@ def supervisord_config(children: list[Process]) -> str:
             startretries=STARTRETRIES,
             stopsignal="TERM",
             stopwaitsecs=STOPWAITSECS,
-            # gunicorn's and Celery's own children go with them.
-            stopasgroup="true",
+            # SIGTERM to the main process alone: gunicorn's master and Celery's worker stop their
+            # own children once their requests and tasks are done (TERM to the whole group killed
+            # Celery's pool mid-task). Only the SIGKILL after STOPWAITSECS takes the whole group.
+            stopasgroup="false",
             killasgroup="true",
             redirect_stderr="true",
             stdout_logfile="/dev/stdout",
