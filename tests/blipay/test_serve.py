@@ -152,6 +152,10 @@ class Runner:
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"{}")
 
+    def static(self, path: str) -> bytes:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/static/{path}", timeout=10) as response:
+            return response.read()
+
     def answers(self) -> bool:
         try:
             return self.request("GET", "/api/schema/?format=json")[0] == 200
@@ -202,6 +206,7 @@ def test_runner_restarts_a_killed_worker_and_consumer_and_a_registration_still_g
         runner.wait_for(runner.answers, "the runner answers HTTP", timeout=90)
         for role in ROLES:
             runner.wait_for(lambda role=role: runner.running(role), f"monolith-{role} running", timeout=30)
+        assert b"DJANGO Admin styles" in runner.static("admin/css/base.css"), "the admin's stylesheet, from gunicorn"
         before = {role: runner.pid(role) for role in ROLES}
 
         for role in ("worker", "consumers"):
