@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+RUNTIME := $(VENV)/.runtime
 INSTALLED := $(VENV)/.installed
 REAL_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/blipay
 REAL_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672//
@@ -12,15 +13,25 @@ TEST_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672/$(TEST_VHOST)
 
 .PHONY: install run run-service test lint test-embedded test-real bench clean
 
-$(INSTALLED): requirements.txt requirements-dev.txt
+$(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+
+# What Blipay needs to run (make run); the test and lint tools come on top (make install).
+$(RUNTIME): requirements.txt | $(PY)
+	$(VENV)/bin/pip install --quiet -r requirements.txt
 	touch $@
+
+$(INSTALLED): requirements.txt requirements-dev.txt | $(PY)
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@ $(RUNTIME)
 
 install: $(INSTALLED)
 
-run: install
+# Embedded defaults: one process. With DATABASE_URL and BROKER_URL: supervisord runs gunicorn,
+# the Celery worker (the relay), one beat and the consumers, and restarts whichever dies.
+# BLIPAY_SERVICE names the deployment (default monolith), PORT its HTTP port.
+run: $(RUNTIME)
 	$(PY) manage.py createdb
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
@@ -29,12 +40,14 @@ run: install
 # An extracted service: the same code for one module, on its own database, fed by the
 # monolith's broker. E.g. make run-service SERVICE=notifications PORT=8001
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/blipay_notifications BROKER_URL=amqp://guest:guest@127.0.0.1:5672//
-run-service: install
+# Its processes (<service>-web, -worker, -beat, -consumers) and files (var/run/<service>/)
+# are its own, so it runs beside the monolith.
+run-service: $(RUNTIME)
 	@test -n "$(SERVICE)" || { echo "usage: make run-service SERVICE=notifications [PORT=8001] DATABASE_URL=… BROKER_URL=…"; exit 2; }
-	BLIPAY_SERVICE=$(SERVICE) BLIPAY_VAR_DIR=$${BLIPAY_VAR_DIR:-var/$(SERVICE)} $(PY) manage.py service_prepare
-	BLIPAY_SERVICE=$(SERVICE) BLIPAY_VAR_DIR=$${BLIPAY_VAR_DIR:-var/$(SERVICE)} $(PY) manage.py migrate --noinput
-	BLIPAY_SERVICE=$(SERVICE) BLIPAY_VAR_DIR=$${BLIPAY_VAR_DIR:-var/$(SERVICE)} $(PY) manage.py createcachetable
-	BLIPAY_SERVICE=$(SERVICE) BLIPAY_VAR_DIR=$${BLIPAY_VAR_DIR:-var/$(SERVICE)} $(PY) manage.py serve --port $${PORT:-8001}
+	BLIPAY_SERVICE=$(SERVICE) $(PY) manage.py service_prepare
+	BLIPAY_SERVICE=$(SERVICE) $(PY) manage.py migrate --noinput
+	BLIPAY_SERVICE=$(SERVICE) $(PY) manage.py createcachetable
+	BLIPAY_SERVICE=$(SERVICE) $(PY) manage.py serve --port $${PORT:-8001}
 
 # The whole suite: lint and import contracts, then the tests on the embedded defaults
 # (SQLite + in-process broker), then all of them on PostgreSQL + RabbitMQ.

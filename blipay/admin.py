@@ -2,9 +2,14 @@
 
 from urllib.parse import urlencode
 
+from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+
+admin.site.site_header = "Blipay administration"
+admin.site.site_title = "Blipay admin"
+admin.site.index_title = "Members, money and events"
 
 
 class ReadOnly:

@@ -57,7 +57,6 @@ SECRET_KEY = os.environ.get("BLIPAY_SECRET_KEY", "blipay-dev-only-secret-change-
 DEBUG = _env_bool("BLIPAY_DEBUG", False)
 ALLOWED_HOSTS = os.environ.get("BLIPAY_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 PORT = int(os.environ.get("PORT", "8000"))
-
 # --- one codebase, two shapes ----------------------------------------------------------
 # The monolith runs every module. An extracted service (BLIPAY_SERVICE=notifications) is
 # the same code started for its modules alone: their apps, URLs and consumers, on its own
@@ -67,7 +66,8 @@ SERVICE_MODULES = {"notifications": ["notifications"]}
 BLIPAY_SERVICE = os.environ.get("BLIPAY_SERVICE", "").strip()
 if BLIPAY_SERVICE and BLIPAY_SERVICE not in SERVICE_MODULES:
     raise ValueError(f"BLIPAY_SERVICE={BLIPAY_SERVICE!r}: extractable services are {', '.join(SERVICE_MODULES)}")
-# Who this process is: "monolith", or the service's name. It names queues and X-Served-By.
+# Who this process is: "monolith", or the service's name. It names its queues, X-Served-By,
+# its processes and their run directory, so deployments can run side by side on one machine.
 BLIPAY_DEPLOYMENT = BLIPAY_SERVICE or "monolith"
 BLIPAY_MODULES = SERVICE_MODULES[BLIPAY_SERVICE] if BLIPAY_SERVICE else MODULES
 
@@ -135,6 +135,8 @@ MIDDLEWARE = [
     if BLIPAY_SERVICE
     else "strangler.middleware.StranglerMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's, the API docs') from STATIC_ROOT, filled by collectstatic.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -182,8 +184,10 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "Asia/Jakarta"
 USE_I18N = True
 USE_TZ = True
+FORMAT_MODULE_PATH = ["blipay.formats"]  # times shown with their zone
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing one at start-up
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "blipay.api.schema.BlipaySchema",

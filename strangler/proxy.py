@@ -20,8 +20,8 @@ from datetime import datetime
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from blipay.identity.credentials import principal_for
 from blipay.api.errors import error_body
+from blipay.identity.credentials import principal_for
 from blipay.identity.internal import Caller
 from strangler import breaker, shadow, traffic
 from strangler.forward import (

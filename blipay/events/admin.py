@@ -1,8 +1,11 @@
 """Admin for the outbox (events sent or to send) and the inbox (events each module applied)."""
 
+from django.apps import apps
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.text import Truncator
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published, Received
 
@@ -17,6 +20,12 @@ from blipay.events.subscriptions import consuming_modules
 # django-outbox-pattern's own admin judges rows by expires_at, which our relay ignores.
 admin.site.unregister(Published)
 admin.site.unregister(Received)
+
+# Its models read "Publisheds" and "Receiveds" in the admin: name them for people. Display
+# names only: migrations read Options.original_attrs, which stay as the library wrote them.
+apps.get_app_config("django_outbox_pattern").verbose_name = "Event backbone"
+Published._meta.verbose_name, Published._meta.verbose_name_plural = "outbox event", "outbox events"
+Received._meta.verbose_name, Received._meta.verbose_name_plural = "inbox delivery", "inbox"
 
 
 @admin.register(Published)
@@ -89,7 +98,9 @@ class InboxAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.display(description="error")
     def error(self, row: Received) -> str:
-        return (row.headers or {}).get("error", "")
+        # A handler's error can be a long repr: the list shows its start, the title all of it.
+        error = (row.headers or {}).get("error", "")
+        return format_html('<span title="{}">{}</span>', error, Truncator(error).chars(60)) if error else ""
 
     @admin.action(description="Run the handlers of the selected failed deliveries again")
     def retry_failed(self, request: HttpRequest, queryset: QuerySet) -> None:

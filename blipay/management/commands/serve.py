@@ -1,11 +1,10 @@
+import os
 import signal
-import subprocess
 import sys
 import threading
-from contextlib import ExitStack, suppress
 
 from django.conf import settings
-from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.core.servers.basehttp import run
 from django.core.wsgi import get_wsgi_application
@@ -14,14 +13,19 @@ from django.db import connection
 from blipay.events.consumers import consumers_in_threads
 from blipay.events.errors import BrokerUnavailable
 from blipay.events.relay import relay_in_process
+from blipay.management.processes import processes, run_dir, supervisord_config
 
 
 class Command(BaseCommand):
     help = (
         "Serve the API and the admin, and run the relay and the consumers, in the foreground "
-        "until Ctrl-C. On the embedded defaults everything runs in this one process (SQLite, "
-        "in-process broker). With BROKER_URL=amqp://… it starts a Celery worker with beat "
-        "(the relay) and the consumers as child processes, against the real servers."
+        "until Ctrl-C or SIGTERM. On the embedded defaults everything runs in this one process "
+        "(SQLite, in-process broker). With BROKER_URL=amqp://… this process becomes supervisord, "
+        "which runs gunicorn, a Celery worker (the relay), one Celery beat and the consumers, and "
+        "restarts any of them that dies. BLIPAY_SERVICE names the deployment (default: monolith): "
+        "its processes are <deployment>-web, -worker, -beat and -consumers, and its supervisor's "
+        "files live in $BLIPAY_VAR_DIR/run/<deployment>/ (see supervisord.conf there for "
+        "supervisorctl)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -29,53 +33,44 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
 
     def handle(self, *args, port: int, host: str, **options) -> None:
-        signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: children are ended too
-        with ExitStack() as stack:
-            if settings.BROKER_URL.startswith("memory://"):
-                stack.enter_context(consumers_in_threads())
-                stop = threading.Event()
-                stack.callback(stop.set)
-                threading.Thread(target=_sweep, args=(stop,), daemon=True, name="relay-sweep").start()
-                self.stdout.write("embedded: relay and consumers run in this process")
-            else:
-                for child in _start_children():
-                    stack.callback(_end, child)
-                self.stdout.write("real servers: Celery worker + beat and the consumers run as child processes")
-            self.stdout.write(
-                self.style.SUCCESS(f"API: http://{host}:{port}/api/docs/   admin: http://{host}:{port}/admin/")
-            )
-            with suppress(KeyboardInterrupt):
-                run(host, port, StaticFilesHandler(get_wsgi_application()), threading=True)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        urls = f"API: http://{host}:{port}/api/docs/   admin: http://{host}:{port}/admin/"
+        if settings.BROKER_URL.startswith("memory://"):
+            self._embedded(host, port, urls)
+        else:
+            self._supervised(host, port, urls)
 
+    def _embedded(self, host: str, port: int, urls: str) -> None:
+        signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C
+        stop = threading.Event()
+        with consumers_in_threads():
+            threading.Thread(target=_sweep, args=(stop,), daemon=True, name="relay-sweep").start()
+            self.stdout.write("embedded: relay and consumers run in this process")
+            self.stdout.write(self.style.SUCCESS(urls))
+            try:
+                run(host, port, get_wsgi_application(), threading=True)
+            except KeyboardInterrupt:
+                # A second Ctrl-C while the consumers stop would interrupt their clean stop.
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                self.stdout.write("stopping the consumers…")
+            finally:
+                stop.set()
 
-def _start_children() -> list[subprocess.Popen]:
-    # Beat keeps its schedule state under var/, not in the source tree.
-    schedule = settings.VAR_DIR / "celerybeat-schedule"
-    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
-    # Each deployment's worker has its own node name: two on one broker would fight over it.
-    node = f"{settings.BLIPAY_DEPLOYMENT}@%h"
-    celery = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "blipay",
-        "worker",
-        "--beat",
-        "-s",
-        str(schedule),
-        "-c",
-        "2",
-        "-n",
-        node,
-    ]
-    consume = [sys.executable, "manage.py", "consume", "--all"]
-    return [subprocess.Popen(command, cwd=settings.BASE_DIR) for command in (celery, consume)]
-
-
-def _end(child: subprocess.Popen) -> None:
-    child.terminate()
-    child.wait(15)
+    def _supervised(self, host: str, port: int, urls: str) -> None:
+        children = processes(host=host, port=port)
+        run = run_dir()
+        run.mkdir(parents=True, exist_ok=True)
+        config = run / "supervisord.conf"
+        config.touch(mode=0o600)
+        config.chmod(0o600)  # it holds supervisorctl's password
+        config.write_text(supervisord_config(children))
+        self.stdout.write(f"supervisord runs {', '.join(child.name for child in children)}; config: {config}")
+        self.stdout.write(self.style.SUCCESS(urls))
+        sys.stdout.flush()
+        # supervisord takes this process's place: Ctrl-C and SIGTERM reach it alone (each child
+        # has a process group of its own) and it stops every child before it exits.
+        os.execv(sys.executable, [sys.executable, "-m", "supervisor.supervisord", "-c", str(config)])  # noqa: S606
 
 
 def _interrupt(signum: int, frame: object) -> None:

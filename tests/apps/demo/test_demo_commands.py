@@ -232,13 +232,17 @@ def test_bank_confirm_credits_a_topup_on_a_running_server(live_server):
 # --- load_demo ---------------------------------------------------------------------------
 
 
-def test_load_demo_makes_real_data_through_the_services_and_prints_the_secrets_once():
+def test_load_demo_makes_real_data_through_the_services_and_prints_the_secrets_once(settings):
+    settings.PORT = 8123
     output = run("load_demo")
 
     assert "admin login: admin / admin" in output
     assert len(re.findall(r"token: mbr_\S+", output)) == 2
     assert len(re.findall(r"API key: mch_\S+", output)) == 2
-    assert re.search(r"bank_confirm BLP\w+", output)
+    # The hint works as printed, in another shell, against the server on this port.
+    assert re.search(
+        r"\.venv/bin/python manage\.py bank_confirm BLP\w+ --amount 250000 --url http://127\.0\.0\.1:8123\n", output
+    )
     ani = Member.objects.get(email="ani@demo.blipay.test")
     budi = Member.objects.get(email="budi@demo.blipay.test")
     assert balance_of(member_id=str(ani.id)) == 375_000

@@ -46,6 +46,10 @@ def _pending() -> int:
     return Published.objects.filter(status=StatusChoice.SCHEDULE).count()
 
 
+def _applied_by_sink() -> int:
+    return Received.objects.filter(msg_id__startswith="sink:").count()
+
+
 def _assert_per_subject_order(messages) -> None:
     seen: dict[str, int] = {}
     for message in messages:
@@ -59,7 +63,7 @@ def test_relay_drains_the_backlog_and_marks_rows_sent(backlog, tap):
 
     assert relay_pending(ConfirmingPublisher(), batch_size=500) == 1200
 
-    messages = tap.take(1200)
+    messages = tap.take(1200, timeout=60)  # one basic.get per message: slow on a loaded machine
     assert [m.id for m in messages] == ids
     assert _pending() == 0
     assert Published.objects.filter(status=StatusChoice.SUCCEEDED).count() == 1200
@@ -157,7 +161,7 @@ def test_two_relays_at_once_publish_each_event_once_in_per_subject_order(backlog
         thread.join(60)
 
     assert errors == []
-    messages = tap.take(3000)
+    messages = tap.take(3000, timeout=60)  # one basic.get per message: slow on a loaded machine
     assert sorted(m.id for m in messages) == sorted(ids)
     assert len(messages) == len({m.id for m in messages}), "an event was published twice"
     _assert_per_subject_order(messages)
@@ -195,15 +199,15 @@ def test_relay_killed_mid_backlog_loses_nothing_and_consumers_absorb_the_repeate
     assert repeats <= 500, f"{repeats} events published twice"
     _assert_per_subject_order([m for m in messages if arrived[m.id] == 1])
 
-    applied = Received.objects.filter(msg_id__startswith="sink:")
     with consumers_in_threads(["sink"]):
-        # An empty queue is not enough: messages delivered but not yet applied aren't in it.
+        # An empty queue is not the end: the consumer may still hold its last prefetched batch,
+        # unapplied. Wait for every event applied and the repeats taken off the queue too.
         wait_until(
-            lambda: queue_depth(sink_queue) == 0 and applied.count() >= 10_000,
-            timeout=120,
-            message="sink applied its queue",
+            lambda: _applied_by_sink() >= 10_000 and queue_depth(sink_queue) == 0,
+            timeout=240,
+            message="sink applied all 10,000 events",
         )
-    assert applied.count() == 10_000
+    assert _applied_by_sink() == 10_000
     assert set(Replica.objects.values_list("sequence", flat=True)) == {200}
     assert Replica.objects.count() == 50
 

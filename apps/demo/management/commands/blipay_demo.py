@@ -123,7 +123,9 @@ class Demo:
         for line in me["recent_transactions"]:
             self.out.write(f"   {line['kind']:<8} Rp {line['amount']:>+10,}  {line['description']}")
         self.out.write(
-            self.style.SUCCESS(f"\nDone. Follow any step again: python manage.py events trace demo-{suffix}-<step>")
+            self.style.SUCCESS(
+                f"\nDone. Follow any step again: .venv/bin/python manage.py events trace demo-{suffix}-<step>"
+            )
         )
         if self.unhandled_steps and not self.consumers_here:
             self.out.write(

@@ -33,6 +33,7 @@ CONSOLE_EMAIL = "django.core.mail.backends.console.EmailBackend"
 MERCHANTS = [("kopi", "Warung Kopi Nusantara"), ("buku", "Toko Buku Senja")]
 MEMBERS = [("ani", "Ani Wijaya", "+6281234567890"), ("budi", "Budi Santoso", "+6281398765432")]
 DOMAIN = "demo.blipay.test"
+PENDING_TOPUP = 250_000  # left for `bank_confirm`
 
 
 class Command(BaseCommand):
@@ -113,7 +114,7 @@ class DemoData:
             self.pay(ani, merchants["kopi"].id, 45_000, "3x kopi susu gula aren")
             book = self.pay(ani, merchants["buku"].id, 120_000, "Novel: Laut Bercerita")
             self.refund(book, 40_000, "cover damaged in delivery")
-            pending_reference = self.step(topup_create, member_id=ani, amount=250_000).reference
+            pending_reference = self.step(topup_create, member_id=ani, amount=PENDING_TOPUP).reference
             self.bank(pending_reference, 205_000)  # refused: amount mismatch
             self.bank("BLPNOSUCHREF99", 75_000)  # refused: unknown reference
         if members["budi"].secret:
@@ -217,7 +218,10 @@ class DemoData:
             self.out.write(f"  member {name} <{key}@{DOMAIN}>  id {made.id}  balance Rp {balance:,}  {secret}")
         self.out.write("  tokens and API keys are shown only this once: only their hashes are stored")
         if pending_reference:
+            # The amount and the URL spelled out: the shell it is pasted into may lack this
+            # one's DATABASE_URL and PORT.
             self.out.write(
                 f"  a top-up waits for the bank: while the server runs, finish it with\n"
-                f"    python manage.py bank_confirm {pending_reference}"
+                f"    .venv/bin/python manage.py bank_confirm {pending_reference} --amount {PENDING_TOPUP} "
+                f"--url http://127.0.0.1:{settings.PORT}"
             )

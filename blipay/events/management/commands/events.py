@@ -2,6 +2,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published
@@ -39,8 +40,10 @@ class Command(BaseCommand):
         getattr(self, f"_{action}")(**options)
 
     def _status(self, *, no_broker: bool, **options) -> None:
+        # The embedded broker's queues live inside the serving process: nothing to read from here.
+        embedded = settings.BROKER_URL.startswith("memory://")
         try:
-            status = outbox_status(with_queues=not no_broker)
+            status = outbox_status(with_queues=not (no_broker or embedded))
         except BrokerUnavailable as exc:
             raise CommandError(f"{exc} (use --no-broker to see the database side only)") from exc
         age = f"{status.oldest_pending_age.total_seconds():.1f}s" if status.oldest_pending_age else "-"
@@ -48,8 +51,10 @@ class Command(BaseCommand):
             f"outbox: {status.pending} pending (oldest {age}), {status.failed} failed, {status.sent} sent"
         )
         self.stdout.write(f"inbox:  {status.inbox_failed} failed deliveries")
+        if embedded:
+            self.stdout.write("queues: in-process broker, inside `manage.py serve` (queue depths need BROKER_URL)")
         for queue, depth in status.queue_depths.items():
-            self.stdout.write(f"queue {queue}: {'not declared' if depth is None else depth}")
+            self.stdout.write(f"queue {queue}: {'not declared yet (no consumer started)' if depth is None else depth}")
 
     def _replay(self, *, module: str, since: str | None, **options) -> None:
         if module not in consuming_modules():
@@ -85,7 +90,8 @@ class Command(BaseCommand):
 
     def _print_tree(self, event: TracedEvent, *, depth: int) -> None:
         indent = "   " * depth + ("└─ " if depth else "")
-        self.stdout.write(f"{indent}{event.type} {event.subject} [{event.status}] {event.time:%H:%M:%S.%f} {event.id}")
+        time = timezone.localtime(event.time)
+        self.stdout.write(f"{indent}{event.type} {event.subject} [{event.status}] {time:%H:%M:%S.%f %Z} {event.id}")
         handlers = ", ".join(f"{module} ({status})" for module, status in event.handled_by) or "no module yet"
         self.stdout.write(f"{'   ' * (depth + 1)}handled by: {handlers}")
         for child in event.children:
