@@ -45,8 +45,9 @@ class Service:
         return sent
 
     def pids(self, pattern: str) -> list[int]:
+        # serve became supervisord; the deployment's processes are its children.
         found = subprocess.run(
-            ["pgrep", "-g", str(self.process.pid), "-f", pattern], capture_output=True, text=True, check=False
+            ["pgrep", "-P", str(self.process.pid), "-f", pattern], capture_output=True, text=True, check=False
         )
         return [int(pid) for pid in found.stdout.split()]
 
@@ -88,6 +89,7 @@ def start() -> Service:
         "BLIPAY_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "BLIPAY_EMAIL_FILE_PATH": str(var / "mail"),
         "BLIPAY_CONSUMER_RETRY_BASE_SECONDS": "0.01",
+        "WEB_CONCURRENCY": "2",
     }
     manage = [sys.executable, "manage.py"]
     for command in (["service_prepare"], ["migrate", "--noinput", "-v0"], ["createcachetable"]):
