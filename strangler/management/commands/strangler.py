@@ -9,18 +9,6 @@ from strangler import analysis, breaker, export, migration, traffic
 from strangler.models import BreakerState, Comparison, Route, Traffic
 from strangler.routes import RouteError, route_set
 
-COUNTED = (
-    "requests",
-    "errors",
-    "fallbacks",
-    "proxy_errors",
-    "compared",
-    "matched",
-    "mismatched",
-    "lagged",
-    "shadow_skipped",
-)
-
 
 class Command(BaseCommand):
     help = (
@@ -133,12 +121,12 @@ class Command(BaseCommand):
         sides = {}
         for side in (Route.MONOLITH, Route.SERVICE):
             rows = Traffic.objects.filter(route=route.name, side=side)
-            sums = rows.aggregate(**{name: Sum(name) for name in COUNTED})
+            sums = rows.aggregate(**{name: Sum(name) for name in traffic.COUNTERS})
             buckets: dict[str, int] = {}
             for row in rows.values_list("latency_buckets", flat=True):
                 for bound, count in row.items():
                     buckets[bound] = buckets.get(bound, 0) + count
-            sides[side] = {name: sums[name] or 0 for name in COUNTED} | {"p99_ms": traffic.p99(buckets)}
+            sides[side] = {name: sums[name] or 0 for name in traffic.COUNTERS} | {"p99_ms": traffic.p99(buckets)}
         recent = Comparison.objects.filter(route=route.name)[:10]
         return {
             "route": route.name,
