@@ -46,7 +46,6 @@ run-service: $(RUNTIME)
 	@test -n "$(SERVICE)" || { echo "usage: make run-service SERVICE=notifications [PORT=8001] DATABASE_URL=… BROKER_URL=…"; exit 2; }
 	BLIPAY_SERVICE=$(SERVICE) $(PY) manage.py service_prepare
 	BLIPAY_SERVICE=$(SERVICE) $(PY) manage.py migrate --noinput
-	BLIPAY_SERVICE=$(SERVICE) $(PY) manage.py createcachetable
 	BLIPAY_SERVICE=$(SERVICE) $(PY) manage.py serve --port $${PORT:-8001}
 
 # The whole suite: lint and import contracts, then the tests on the embedded defaults

@@ -167,17 +167,10 @@ DATABASES = {"default": _database(DATABASE_URL)}
 # A service keeps no credential table: it never sees a credential (blipay.db_router).
 DATABASE_ROUTERS = ["blipay.db_router.DeploymentRouter"]
 # The rate limits count in the cache: per process by default, shared by every process
-# (web, workers) once REDIS_URL names a Redis. Used identity nonces are shared by every
-# worker of a deployment: Redis, or else a table of the deployment's own database.
+# (web, workers) once REDIS_URL names a Redis (so do the used identity nonces, which are
+# otherwise kept in a table of the deployment's own database).
 REDIS_URL = os.environ.get("REDIS_URL") or None
-CACHES = {
-    "default": _cache(REDIS_URL),
-    "nonces": (
-        {**_cache(REDIS_URL), "KEY_PREFIX": "blipay-nonce"}
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "blipay_nonces"}
-    ),
-}
+CACHES = {"default": _cache(REDIS_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

@@ -22,10 +22,15 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import caches
+from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+
+from blipay.identity.models import UsedNonce
 
 HEADER = "X-Blipay-Identity"
 META_KEY = "HTTP_X_BLIPAY_IDENTITY"
@@ -105,8 +110,7 @@ def verify(value: str | None, *, method: str, path: str, query: str, body: bytes
     bound = (claims.get("m"), claims.get("p"), claims.get("q"), claims.get("bh"))
     if bound != (method.upper(), path, query, hashlib.sha256(body).hexdigest()):
         raise IdentityRefused("signed for another request")
-    # The nonce outlives the window in which the signature is valid, so it is never reused.
-    if not caches["nonces"].add(f"identity-nonce:{claims.get('nonce')}", 1, timeout=2 * MAX_AGE + 5):
+    if not _first_use(str(claims.get("nonce"))):
         raise IdentityRefused("replayed")
     subject = claims.get("sub")
     if subject is None:
@@ -147,3 +151,22 @@ def signed_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse
         return view(request, *args, **kwargs)
 
     return checked
+
+
+def _first_use(nonce: str) -> bool:
+    """Record ``nonce`` as used; False if it was already. The record outlives the window in
+    which a signature is valid, so a nonce is never accepted twice. Redis when REDIS_URL is
+    set (SET NX with an expiry), else a table of this deployment's database: one statement,
+    and unlike Django's database cache it never drops a live row to make room."""
+    if settings.REDIS_URL:
+        return caches["default"].add(f"identity-nonce:{nonce}", 1, timeout=2 * MAX_AGE + 5)
+    now = timezone.now()
+    table = UsedNonce._meta.db_table
+    with connection.cursor() as cursor:
+        if secrets.randbelow(100) == 0:  # now and then, forget the nonces that can't come back
+            cursor.execute(f"DELETE FROM {table} WHERE expires_at < %s", [now])
+        cursor.execute(
+            f"INSERT INTO {table} (nonce, expires_at) VALUES (%s, %s) ON CONFLICT (nonce) DO NOTHING RETURNING nonce",
+            [nonce, now + timedelta(seconds=2 * MAX_AGE + 5)],
+        )
+        return cursor.fetchone() is not None

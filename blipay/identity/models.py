@@ -27,3 +27,17 @@ class Credential(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.prefix}… for {self.subject}"
+
+
+class UsedNonce(models.Model):
+    """A signed identity's nonce, once a service accepted it: never accepted again while the
+    signature could still be valid. Rows past ``expires_at`` may be deleted."""
+
+    nonce = models.CharField(max_length=64, primary_key=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "blipay_identity_used_nonce"
+
+    def __str__(self) -> str:
+        return self.nonce

@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from blipay.events.outbox import emit
+from blipay.events.outbox import Outbound, emit
 from tests.eventsink.events import SinkSaved
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,7 +33,7 @@ def test_the_admin_says_blipay_and_names_the_outbox_and_inbox(staff_client):
 def test_outbox_list_shows_times_with_their_zone(staff_client, settings):
     settings.BLIPAY_EVENTS = {**settings.BLIPAY_EVENTS, "RELAY_ON_COMMIT": False}
     with transaction.atomic():
-        emit(SinkSaved, subject="a", sequence=1, data={"name": "a"})
+        emit(Outbound(SinkSaved(name="a"), subject="a", sequence=1))
 
     page = staff_client.get("/admin/django_outbox_pattern/published/").content.decode()
 

@@ -92,7 +92,7 @@ def start() -> Service:
         "WEB_CONCURRENCY": "2",
     }
     manage = [sys.executable, "manage.py"]
-    for command in (["service_prepare"], ["migrate", "--noinput", "-v0"], ["createcachetable"]):
+    for command in (["service_prepare"], ["migrate", "--noinput", "-v0"]):
         subprocess.run([*manage, *command], env=env, cwd=settings.BASE_DIR, check=True, capture_output=True)
     process = subprocess.Popen(
         [*manage, "serve", "--port", str(port)],
