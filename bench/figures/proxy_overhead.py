@@ -167,8 +167,9 @@ def _prepare_service(database: dict, member: str) -> dict[str, str]:
         "REDIS_URL": "",  # used nonces in the service's own database, the default
         "BLIPAY_RATE_LIMITS": "off",
     }
-    for command in (["service_prepare"], ["migrate", "--noinput", "-v0"], ["createcachetable"]):
-        with (env.RESULTS / "proxy-service-setup.log").open("a") as log:
+    env.RESULTS.mkdir(parents=True, exist_ok=True)
+    with (env.RESULTS / "proxy-service-setup.log").open("w") as log:
+        for command in (["service_prepare"], ["migrate", "--noinput", "-v0"], ["createcachetable"]):
             done = subprocess.run(
                 [sys.executable, "manage.py", *command],
                 cwd=env.ROOT,
@@ -178,8 +179,8 @@ def _prepare_service(database: dict, member: str) -> dict[str, str]:
                 timeout=300,
                 check=False,
             )
-        if done.returncode != 0:
-            raise RuntimeError(f"manage.py {command[0]} failed: see bench/results/proxy-service-setup.log")
+            if done.returncode != 0:
+                raise RuntimeError(f"manage.py {command[0]} failed: see bench/results/proxy-service-setup.log")
     params = {"host": database["HOST"], "port": database["PORT"], "user": database["USER"]}
     with psycopg.connect(dbname=database["NAME"], password=database["PASSWORD"] or None, **params) as conn:
         conn.execute(
