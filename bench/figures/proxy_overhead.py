@@ -18,6 +18,7 @@ next handler directly.
 """
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -70,7 +71,9 @@ class Load:
     served_by: dict[str, int]
     fallbacks: int
     latency_us: dict
+    concurrency: int = CONCURRENCY
     percentiles: list[tuple[float, float]] = field(default_factory=list)  # (percent, ms)
+    cpu_ms_per_request: dict[str, float] = field(default_factory=dict)  # per process, /proc accounting
 
     @property
     def ok(self) -> int:
@@ -100,12 +103,15 @@ class Load:
             "socket_errors": self.socket_errors,
             **{f"p{q:g}_ms": round(self.ms(q), 3) for q in (50, 90, 99, 99.9)},
             "max_ms": round(self.latency_us["max"] / 1000, 2),
+            "concurrency": self.concurrency,
+            "cpu_ms_per_request": self.cpu_ms_per_request,
         }
 
 
 def run(context: Context) -> list[Figure]:
     rounds = context.size(3, 1)
     round_seconds = context.duration(8.0, 3.0)
+    unloaded_seconds = context.duration(5.0, 2.0)
     wrk = env.ensure_wrk()
     nginx = env.ensure_command("nginx", package="nginx")
     unrouted = _unrouted_cost(iterations=context.size(20_000, 2_000), rounds=context.size(5, 2))
@@ -114,16 +120,23 @@ def run(context: Context) -> list[Figure]:
     identities = env.RESULTS / "proxy-identities.txt"
     nginx_dir = env.RESULTS / "proxy-nginx"
     loads: dict[str, list[Load]] = {DIRECT: [], STRANGLER: [], NGINX: []}
+    unloaded: dict[str, Load] = {}
     try:
         service_env = _prepare_service(database, member)
         service_port, monolith_port, nginx_port = env.free_port(), env.free_port(), env.free_port()
         service_url = f"http://127.0.0.1:{service_port}"
         token = _route_to(service_url, member)
         with ExitStack() as stack:
-            stack.enter_context(env.child("proxy-service-gunicorn", _gunicorn(service_port), env=service_env))
             monolith_env = {"BLIPAY_SERVICES": f"{SERVICE}={service_url}", "BLIPAY_RATE_LIMITS": "off"}
-            stack.enter_context(env.child("proxy-monolith-gunicorn", _gunicorn(monolith_port), env=monolith_env))
-            stack.enter_context(_nginx(nginx, nginx_dir, listen=nginx_port, upstream=service_port))
+            pids = {
+                "service": stack.enter_context(
+                    env.child("proxy-service-gunicorn", _gunicorn(service_port), env=service_env)
+                ).pid,
+                "monolith": stack.enter_context(
+                    env.child("proxy-monolith-gunicorn", _gunicorn(monolith_port), env=monolith_env)
+                ).pid,
+                "nginx": stack.enter_context(_nginx(nginx, nginx_dir, listen=nginx_port, upstream=service_port)).pid,
+            }
             path = PATH.format(id=member)
             urls = {
                 DIRECT: service_url,
@@ -132,21 +145,44 @@ def run(context: Context) -> list[Figure]:
             }
             _wait_until_serving(urls, path, member, token)
 
-            def load(way: str, seconds: float) -> Load:
+            def load(way: str, seconds: float, concurrency: int = CONCURRENCY) -> Load:
                 if way != STRANGLER:
                     _sign(identities, path, member, SIGNED_PER_ROUND)
-                return _wrk(wrk, way, urls[way], path, identities, token if way == STRANGLER else None, seconds)
+                cpu = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+                bearer = token if way == STRANGLER else None
+                result = _wrk(wrk, way, urls[way], path, identities, bearer, seconds, concurrency)
+                result.cpu_ms_per_request = {
+                    name: round((_cpu_seconds(pid) - cpu[name]) * 1000 / max(result.requests, 1), 3)
+                    for name, pid in pids.items()
+                }
+                return result
 
             for way in loads:  # warm-up, not measured: every worker's first requests, the pools
                 load(way, 2.0)
             for _ in range(rounds):
                 for way, runs in loads.items():
                     runs.append(load(way, round_seconds))
+            # One request at a time: the latency the proxy adds when nothing queues for a core.
+            for way in (DIRECT, STRANGLER):
+                unloaded[way] = load(way, unloaded_seconds, concurrency=1)
     finally:
         identities.unlink(missing_ok=True)
         shutil.rmtree(nginx_dir, ignore_errors=True)
         env.drop_database(database)
-    return _figures(loads, unrouted, round_seconds=round_seconds)
+    return _figures(loads, unloaded, unrouted, round_seconds=round_seconds)
+
+
+def _cpu_seconds(root: int) -> float:
+    """User + system CPU of a process and its children (a gunicorn master and its workers)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile
+        if root in (int(stat.parent.name), int(fields[1])):
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _gunicorn(port: int) -> list[str]:
@@ -164,7 +200,9 @@ def _prepare_service(database: dict, member: str) -> dict[str, str]:
     service_env = {
         "BLIPAY_SERVICE": SERVICE,
         "BENCH_DATABASE_NAME": database["NAME"],
-        "REDIS_URL": "",  # used nonces in the service's own database, the default
+        # Used nonces in Redis, as a deployment with several workers keeps them: the database
+        # cache (the default) counts its rows on every request and forgets nonces past 300.
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
         "BLIPAY_RATE_LIMITS": "off",
     }
     env.RESULTS.mkdir(parents=True, exist_ok=True)
@@ -298,9 +336,11 @@ def _wait_until_serving(urls: dict[str, str], path: str, member: str, token: str
             time.sleep(0.25)
 
 
-def _wrk(wrk: str, way: str, url: str, path: str, identities: Path, token: str | None, seconds: float) -> Load:
+def _wrk(
+    wrk: str, way: str, url: str, path: str, identities: Path, token: str | None, seconds: float, concurrency: int
+) -> Load:
     argv = [
-        *(wrk, "-t1", f"-c{CONCURRENCY}", f"-d{seconds:g}s", "--timeout", "10s", "-s", str(LUA)),
+        *(wrk, "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--timeout", "10s", "-s", str(LUA)),
         *(url, "--", path, "-" if token else str(identities), token or "-"),
     ]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
@@ -317,6 +357,7 @@ def _wrk(wrk: str, way: str, url: str, path: str, identities: Path, token: str |
         served_by=result["served_by"],
         fallbacks=result["fallbacks"],
         latency_us=result["latency_us"],
+        concurrency=concurrency,
         percentiles=[(q, us / 1000) for q, us in result["latency_us"]["percentiles"]],
     )
 
@@ -355,8 +396,10 @@ def _unrouted_cost(*, iterations: int, rounds: int) -> dict:
     }
 
 
-def _figures(loads: dict[str, list[Load]], unrouted: dict, *, round_seconds: float) -> list[Figure]:
-    failed = sum(run.failed for runs in loads.values() for run in runs)
+def _figures(
+    loads: dict[str, list[Load]], unloaded: dict[str, Load], unrouted: dict, *, round_seconds: float
+) -> list[Figure]:
+    failed = sum(run.failed for run in [*unloaded.values(), *(run for runs in loads.values() for run in runs)])
     valid = failed == 0
     invalid = [] if valid else [f"INVALID: {failed} requests not answered 200 by the service"]
 
@@ -372,6 +415,7 @@ def _figures(loads: dict[str, list[Load]], unrouted: dict, *, round_seconds: flo
         "requests_not_from_the_service": failed,
         "valid": valid,
         **{f"{way}_runs": [run.summary() for run in runs] for way, runs in loads.items()},
+        **{f"{way}_at_c1": run.summary() for way, run in unloaded.items()},
     }
     labels = {
         DIRECT: "service, called directly (pre-signed)",
