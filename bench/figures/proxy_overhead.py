@@ -49,7 +49,7 @@ LUA = Path(__file__).resolve().parent.parent / "proxy_load.lua"
 PATH = "/api/v1/members/{id}/notifications"
 NOTIFICATIONS = 20  # one full page: the service reads, serialises and paginates them
 CONCURRENCY = 4
-WORKERS, THREADS = 2, 2  # each gunicorn: gthread, keep-alive (see bench/README.md)
+WORKERS = 4  # each gunicorn: sync workers, as figure 5 (see bench/README.md)
 SIGNED_PER_ROUND = 30_000  # more than any round sends: each request needs an unused identity
 TARGET_P50_MS = 2.0
 TARGET_P99_MS = 5.0
@@ -188,8 +188,7 @@ def _cpu_seconds(root: int) -> float:
 def _gunicorn(port: int) -> list[str]:
     return [
         *("-m", "gunicorn", "blipay.wsgi:application", "--bind", f"127.0.0.1:{port}"),
-        *("--workers", str(WORKERS), "--worker-class", "gthread", "--threads", str(THREADS)),
-        *("--graceful-timeout", "5", "--keep-alive", "30"),
+        *("--workers", str(WORKERS), "--worker-class", "sync", "--graceful-timeout", "5"),
     ]
 
 
@@ -407,8 +406,8 @@ def _figures(
         return median([run.ms(percent) for run in loads[way]])
 
     details = {
-        "service": f"gunicorn {WORKERS} gthread workers x {THREADS} threads, BLIPAY_SERVICE={SERVICE}, own database",
-        "monolith": f"gunicorn {WORKERS} gthread x {THREADS} threads, blipay.wsgi, route {SERVICE} in service mode",
+        "service": f"gunicorn {WORKERS} sync workers, BLIPAY_SERVICE={SERVICE}, own database, nonces in Redis",
+        "monolith": f"gunicorn {WORKERS} sync workers, blipay.wsgi, route {SERVICE} in service mode",
         "nginx": "1 worker, proxy_pass with upstream keepalive 16",
         "load": f"wrk -t1 -c{CONCURRENCY}, {len(loads[DIRECT])} rounds of {round_seconds:g} s per way, alternating",
         "request": f"GET {PATH} as that member, {NOTIFICATIONS} notifications in the page",
