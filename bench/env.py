@@ -41,15 +41,27 @@ def recreate_database(settings_dict: dict) -> None:
     name = settings_dict["NAME"]
     if not name.startswith("blipay_bench"):
         raise BenchSetupError(f"refusing to recreate {name!r}: the bench's database is named blipay_bench…")
-    params = {
+    with psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=5, **_server(settings_dict)) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def drop_database(settings_dict: dict) -> None:
+    """Drop a database the bench made (figure 6's service database) once its figure is done."""
+    name = settings_dict["NAME"]
+    if not name.startswith("blipay_bench"):
+        raise BenchSetupError(f"refusing to drop {name!r}: the bench's databases are named blipay_bench…")
+    with psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=5, **_server(settings_dict)) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _server(settings_dict: dict) -> dict:
+    return {
         "host": settings_dict["HOST"],
         "port": settings_dict["PORT"],
         "user": settings_dict["USER"],
         "password": settings_dict["PASSWORD"] or None,
     }
-    with psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=5, **params) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def _port_open(address: tuple[str, int]) -> bool:
@@ -77,21 +89,32 @@ def ensure_stomp(*, timeout: float = 60.0) -> bool:
 
 
 def ensure_wrk() -> str:
-    """The path of ``wrk`` (figure 5's load generator), installed from Debian if missing."""
-    found = shutil.which("wrk")
+    """The path of ``wrk`` (the load generator of figures 5 and 6), installed from Debian if missing."""
+    return ensure_command("wrk", package="wrk")
+
+
+def ensure_command(command: str, *, package: str) -> str:
+    """The path of ``command``, after ``apt-get install -y <package>`` (and ``apt-get update``
+    first if needed) when it is missing."""
+    found = _which(command)
     if found:
         return found
     try:
-        subprocess.run(["apt-get", "install", "-y", "wrk"], check=False, capture_output=True, timeout=300)
-        if not shutil.which("wrk"):
+        subprocess.run(["apt-get", "install", "-y", package], check=False, capture_output=True, timeout=300)
+        if not _which(command):
             subprocess.run(["apt-get", "update"], check=True, capture_output=True, timeout=300)
-            subprocess.run(["apt-get", "install", "-y", "wrk"], check=True, capture_output=True, timeout=300)
+            subprocess.run(["apt-get", "install", "-y", package], check=True, capture_output=True, timeout=300)
     except (OSError, subprocess.SubprocessError) as exc:
-        raise BenchSetupError(f"could not install wrk (apt-get install -y wrk): {exc!r}") from exc
-    found = shutil.which("wrk")
+        raise BenchSetupError(f"could not install {command} (apt-get install -y {package}): {exc!r}") from exc
+    found = _which(command)
     if not found:
-        raise BenchSetupError("wrk is still missing after apt-get install -y wrk")
+        raise BenchSetupError(f"{command} is still missing after apt-get install -y {package}")
     return found
+
+
+def _which(command: str) -> str | None:
+    # nginx lives in /usr/sbin, which a user's PATH may lack.
+    return shutil.which(command) or shutil.which(command, path="/usr/sbin:/sbin")
 
 
 def vhost_create(name: str) -> str:

@@ -144,6 +144,25 @@ def _api(ax: Axes, figures: dict[str, Figure]) -> None:
     ax.grid(alpha=0.3, which="both")
 
 
+def _proxy(ax: Axes, figures: dict[str, Figure]) -> None:
+    proxy = figures["proxy_p50"]
+    for way, color in (("direct", ANCHOR), ("strangler", OURS), ("nginx", CEILING)):
+        run = proxy.series.get(way)
+        if not run:
+            continue
+        share = [percent / 100 for percent in run["percent"]]
+        p50 = run["ms"][run["percent"].index(50)]
+        ax.plot(run["ms"], share, color=color, label=f"{run['label']}: {run['per_s']:,.0f}/s, p50 {p50:.1f} ms")
+    ax.set_xscale("log")
+    ax.set(
+        title="Figure 6: GET notifications, the service direct or through a proxy (CDF)",
+        xlabel="ms per request (log scale)",
+        ylabel="share of requests",
+    )
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3, which="both")
+
+
 # (PNG file name, the figure it draws, how)
 _PANELS = [
     ("relay_throughput", "relay_throughput", _drain),
@@ -151,4 +170,5 @@ _PANELS = [
     ("consumer_throughput", "consumer_throughput", _consumer),
     ("relay_latency_over_time", "relay_latency_p99", _latency_over_time),
     ("api_payments", "api_payments", _api),
+    ("proxy_overhead", "proxy_p50", _proxy),
 ]

@@ -47,10 +47,6 @@ class Figure:
         )
 
 
-def skipped(name: str, reason: str) -> Figure:
-    return Figure(name=name, unit="", skipped=reason)
-
-
 def _number(value: float | None, *, ratio: bool = False) -> str:
     if value is None or math.isnan(value):
         return "nan"

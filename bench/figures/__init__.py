@@ -3,7 +3,14 @@
 from collections.abc import Callable
 
 from bench.context import Context
-from bench.figures import api_payments, consumer_throughput, relay_ceiling, relay_latency, relay_throughput, skipped
+from bench.figures import (
+    api_payments,
+    consumer_throughput,
+    proxy_overhead,
+    relay_ceiling,
+    relay_latency,
+    relay_throughput,
+)
 from bench.report import Figure
 
 Run = Callable[[Context], list[Figure]]
@@ -14,5 +21,5 @@ FIGURES: dict[str, Run] = {
     "relay_ceiling": relay_ceiling.run,  # after relay_throughput: it compares against that figure
     "consumer_throughput": consumer_throughput.run,
     "api_payments": api_payments.run,
-    "proxy_overhead": skipped.proxy_overhead,
+    "proxy_overhead": proxy_overhead.run,
 }
