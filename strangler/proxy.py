@@ -21,7 +21,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from blipay.api.errors import error_body
-from blipay.identity.credentials import principal_for
+from blipay.identity.credentials import recent_principal_for
 from blipay.identity.internal import Caller
 from strangler import breaker, shadow, traffic
 from strangler.forward import (
@@ -49,7 +49,7 @@ def identify(request: HttpRequest) -> Caller | None:
     if not header:
         return Caller(kind=None, id=None)
     scheme, _, secret = header.partition(" ")
-    principal = principal_for(secret.strip()) if scheme.lower() == "bearer" and secret.strip() else None
+    principal = recent_principal_for(secret.strip()) if scheme.lower() == "bearer" and secret.strip() else None
     return None if principal is None else Caller(kind=principal.kind, id=principal.id)
 
 

@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+import time
 
 from blipay.identity.models import Credential
 from blipay.identity.principal import Principal
@@ -25,6 +26,29 @@ def principal_for(secret: str) -> Principal | None:
         .first()
     )
     return Principal(kind=row[0], id=row[1]) if row else None
+
+
+RECENT_SECONDS = 5.0
+_recent: dict[str, tuple[Principal, float]] = {}
+_RECENT_MAX = 10_000
+
+
+def recent_principal_for(secret: str) -> Principal | None:
+    """principal_for, remembered by this process for ``RECENT_SECONDS``: for the strangler,
+    which resolves every routed caller before the service answers. A revocation reaches it
+    within those seconds; an unknown secret is never remembered (the monolith answers it,
+    and counts the failure)."""
+    key = _hash(secret)
+    now = time.monotonic()
+    known = _recent.get(key)
+    if known is not None and known[1] > now:
+        return known[0]
+    principal = principal_for(secret)
+    if principal is not None:
+        if len(_recent) >= _RECENT_MAX:
+            _recent.clear()
+        _recent[key] = (principal, now + RECENT_SECONDS)
+    return principal
 
 
 def _hash(secret: str) -> str:
