@@ -1,5 +1,6 @@
 import getpass
 import json
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -149,6 +150,8 @@ class Command(BaseCommand):
         }
 
     def _export(self, *, format: str, listen: str, monolith: str, run_dir: str, **options) -> None:
+        if format == "nginx":
+            Path(run_dir).mkdir(parents=True, exist_ok=True)  # nginx -t opens the pid file's folder
         self.stdout.write(export.render(format, listen=listen, monolith=monolith, run_dir=run_dir))
 
     def _backfill(self, *, module: str, **options) -> None:
