@@ -202,8 +202,12 @@ class Outgoing:
 
 
 def read_body(request: HttpRequest) -> bytes:
-    """The request body. A chunked upload has no Content-Length, and Django reads such a
-    body as empty; the WSGI server has de-chunked it, so read the stream itself."""
+    """The request body, read once (a shadow copy and a fallback need it again). A chunked
+    upload has no Content-Length, and Django reads such a body as empty; the WSGI server has
+    de-chunked it, so read the stream itself. Raises ValueError past Django's upload limit."""
+    cached = getattr(request, "_strangler_body", None)
+    if cached is not None:
+        return cached
     meta = request.META
     if "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower() and meta.get("wsgi.input_terminated"):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 2**31
@@ -213,8 +217,11 @@ def read_body(request: HttpRequest) -> bytes:
             size += len(chunk)
             if size > limit:
                 raise ValueError("request body over the upload limit")
-        return b"".join(chunks)
-    return request.body
+        body = b"".join(chunks)
+    else:
+        body = request.body
+    request._strangler_body = body
+    return body
 
 
 def send(

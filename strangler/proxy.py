@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import random
 from collections.abc import Callable
-from datetime import datetime
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -37,6 +36,7 @@ from strangler.forward import (
     upstream,
 )
 from strangler.models import Route
+from strangler.routes import step_started
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
 POSITION_HEADER = "X-Blipay-Stream-Position"
@@ -83,17 +83,13 @@ def handle(request: HttpRequest, route: Route, get_response: GetResponse) -> Htt
     return monolith(request, route, get_response)
 
 
-def _since(route: Route) -> datetime:
-    return route.step_started_at or route.updated_at
-
-
 def monolith(request: HttpRequest, route: Route, get_response: GetResponse) -> HttpResponse:
     started = now_ms()
     response = get_response(request)
     traffic.count(
         route.name,
         Route.MONOLITH,
-        _since(route),
+        step_started(route),
         latency_ms=now_ms() - started,
         requests=1,
         errors=int(response.status_code >= 500),
@@ -103,14 +99,14 @@ def monolith(request: HttpRequest, route: Route, get_response: GetResponse) -> H
 
 
 def fallback(request: HttpRequest, route: Route, get_response: GetResponse, reason: str) -> HttpResponse:
-    traffic.count(route.name, Route.SERVICE, _since(route), fallbacks=1)
+    traffic.count(route.name, Route.SERVICE, step_started(route), fallbacks=1)
     response = monolith(request, route, get_response)
     response["X-Strangler-Fallback"] = reason
     return response
 
 
 def proxy_error(route: Route, status: int, reason: str) -> HttpResponse:
-    traffic.count(route.name, Route.SERVICE, _since(route), proxy_errors=1, requests=1, errors=1)
+    traffic.count(route.name, Route.SERVICE, step_started(route), proxy_errors=1, requests=1, errors=1)
     response = JsonResponse(
         error_body(
             "upstream_timeout" if status == 504 else "upstream_failed",
@@ -174,7 +170,7 @@ def to_service(
         traffic.count(
             route.name,
             Route.SERVICE,
-            _since(route),
+            step_started(route),
             latency_ms=now_ms() - started,
             requests=1,
             errors=int(status >= 500),
@@ -191,18 +187,21 @@ def to_service(
 
 def shadowed(request: HttpRequest, route: Route, caller: Caller, get_response: GetResponse) -> HttpResponse:
     """Serve from ``route.serve``; send a copy to the other side off the request path."""
-    body = read_body(request) if request.method not in SAFE_METHODS else request.body
+    try:
+        body = read_body(request)
+    except ValueError:  # over the upload limit: the monolith refuses it in the contract's words
+        return monolith(request, route, get_response)
     copy = shadow.Copy(route=route, request=Outgoing.of(request, caller=caller, body=body))
     reason = _skip_reason(request, route, body)
     if reason:
-        traffic.count(route.name, route.serve, _since(route), shadow_skipped=1)
+        traffic.count(route.name, route.serve, step_started(route), shadow_skipped=1)
     if route.serve == Route.SERVICE:
 
         def compare_later(status: int, chunks: list[bytes], content_type: str, stream_position: str) -> None:
             if reason:
                 return
             if sum(map(len, chunks)) > route.shadow_body_cap:
-                traffic.count(route.name, Route.SERVICE, _since(route), shadow_skipped=1)
+                traffic.count(route.name, Route.SERVICE, step_started(route), shadow_skipped=1)
                 return
             shadow.submit(copy.answered(Route.SERVICE, status, b"".join(chunks), content_type, stream_position))
 
@@ -210,7 +209,7 @@ def shadowed(request: HttpRequest, route: Route, caller: Caller, get_response: G
         return to_service(request, route, caller, get_response, on_answered=compare_later)
     response = monolith(request, route, get_response)
     if not reason and (response.streaming or len(response.content) > route.shadow_body_cap):
-        traffic.count(route.name, Route.MONOLITH, _since(route), shadow_skipped=1)
+        traffic.count(route.name, Route.MONOLITH, step_started(route), shadow_skipped=1)
     elif not reason:
         shadow.submit(
             copy.answered(

@@ -83,4 +83,5 @@ def _audit(name: str, before: dict | None, after: dict | None, *, actor: str, vi
 
 
 def step_started(route: Route) -> datetime:
+    """When the route's current step began: its traffic is counted from then (canary analysis)."""
     return route.step_started_at or route.updated_at

@@ -15,6 +15,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
@@ -24,6 +25,7 @@ from blipay.events.control import position
 from strangler import compare, traffic
 from strangler.forward import SAFE_METHODS, MayHaveReached, NotReached, Outgoing, discard, finish, upstream
 from strangler.models import Comparison, Noise, Route
+from strangler.routes import step_started
 
 logger = logging.getLogger("blipay.strangler")
 
@@ -50,8 +52,8 @@ class Copy:
     answer: Answer | None = None
 
     @property
-    def since(self):  # noqa: ANN201 - a datetime
-        return self.route.step_started_at or self.route.updated_at
+    def since(self) -> datetime:
+        return step_started(self.route)
 
     def answered(self, side: str, status: int, body: bytes, content_type: str, stream_position: str) -> "Copy":
         return replace(self, served=side, answer=Answer(status, compare.parse(body, content_type), stream_position))
