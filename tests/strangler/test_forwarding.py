@@ -8,7 +8,8 @@ import socket
 import time
 
 import pytest
-from django.test import override_settings
+from asgiref.sync import async_to_sync
+from django.test import AsyncClient, override_settings
 
 from blipay.identity.internal import Caller, verify
 from strangler import breaker
@@ -278,3 +279,16 @@ def test_a_route_to_a_service_not_configured_cannot_be_turned_on(echo_route):
 
     with pytest.raises(RouteError, match="not in BLIPAY_SERVICES"):
         route_set(name="echo", mode="service", actor="test", via="command")
+
+
+def test_under_asgi_a_routed_request_is_served_by_the_service_too(echo, echo_route):
+    set_route("echo", "service")
+
+    async def get() -> tuple:
+        response = await AsyncClient().get("/api/v1/echo/plain", headers={"X-Request-ID": "asgi-1"})
+        return response, b"".join(response.streaming_content)  # sync: Django buffered it under ASGI
+
+    response, body = async_to_sync(get)()
+
+    assert (response.status_code, response["X-Served-By"], response["X-Request-ID"]) == (200, "echo", "asgi-1")
+    assert json.loads(body)["value"] == 1
