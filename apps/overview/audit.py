@@ -4,7 +4,7 @@ are the wallet's. Compared by groups of members (one query per side through
 never walks every member in Python. A read model lagging behind undelivered events shows
 here too: audit a settled system."""
 
-from django.db.models import CharField, Count, Sum
+from django.db.models import CharField, Count, QuerySet, Sum
 from django.db.models.functions import Cast, Substr
 
 from apps.overview.models import MemberOverview
@@ -41,12 +41,11 @@ def read_model_balances(options: AuditOptions) -> list[Finding]:
     return findings[: options.limit]
 
 
-def _holding():
+def _holding() -> QuerySet[MemberOverview]:
     """Members the read model shows holding money, with the group their id falls in (a
     UUID's first characters read the same however the database stores it)."""
-    return (
-        MemberOverview.objects.exclude(balance=0)
-        .annotate(prefix=Substr(Cast("member_id", output_field=CharField()), 1, PREFIX_LENGTH))
+    return MemberOverview.objects.exclude(balance=0).annotate(
+        prefix=Substr(Cast("member_id", output_field=CharField()), 1, PREFIX_LENGTH)
     )
 
 

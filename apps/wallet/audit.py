@@ -2,6 +2,7 @@
 member's balance is what its entries add up to, and each balance change was announced."""
 
 from django.db.models import Exists, F, OuterRef, Sum
+from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django_outbox_pattern.models import Published
 
@@ -42,11 +43,9 @@ def balances_off_ledger(options: AuditOptions) -> list[Finding]:
 
 def balance_changes_unannounced(options: AuditOptions) -> list[Finding]:
     """Within the outbox's retention, every ledger transaction has its balance_changed."""
-    announced = Published.objects.filter(
-        destination=type_of(BalanceChanged).routing_key,
-        body__data__transaction__kind=OuterRef("kind"),
-        body__data__transaction__reference=OuterRef("reference"),
-    )
+    announced = Published.objects.annotate(
+        kind=KT("body__data__transaction__kind"), reference=KT("body__data__transaction__reference")
+    ).filter(destination=type_of(BalanceChanged).routing_key, kind=OuterRef("kind"), reference=OuterRef("reference"))
     rows = (
         LedgerTransaction.objects.filter(created_at__gte=options.window_start)
         .exclude(Exists(announced))

@@ -4,7 +4,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Substr
 
 from apps.wallet.errors import InsufficientBalance
@@ -107,7 +107,7 @@ def balances_by_prefix(*, prefixes: Sequence[str]) -> dict[str, int]:
     return dict(_member_accounts().filter(starts).values_list("owner", "balance"))
 
 
-def _member_accounts():
+def _member_accounts() -> QuerySet[Account]:
     return Account.objects.filter(kind=Account.MEMBER).exclude(balance=0)
 
 

@@ -70,7 +70,8 @@ def test_a_read_model_balance_that_differs_from_the_wallet_is_named(settled):
 
 def test_an_outbox_row_pending_longer_than_allowed_is_named(settled):
     row = Published.objects.order_by("added").first()
-    Published.objects.filter(pk=row.pk).update(status=StatusChoice.SCHEDULE, added=timezone.now() - timedelta(minutes=2))
+    two_minutes_ago = timezone.now() - timedelta(minutes=2)
+    Published.objects.filter(pk=row.pk).update(status=StatusChoice.SCHEDULE, added=two_minutes_ago)
 
     assert audit("--pending-seconds", "300")[0] == 0
     status, out = audit()

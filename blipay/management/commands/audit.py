@@ -10,7 +10,7 @@ import json
 import time
 from dataclasses import asdict
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from blipay.audit import AuditOptions, audit_run
 
@@ -18,7 +18,7 @@ from blipay.audit import AuditOptions, audit_run
 class Command(BaseCommand):
     help = "Reconcile the ledger, balances, read model, outbox, inbox and dead letters; exit 1 on a discrepancy."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--pending-seconds",
             type=int,
