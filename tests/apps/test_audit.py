@@ -14,6 +14,7 @@ from django_outbox_pattern.models import Published, Received
 
 from apps.overview.models import MemberOverview
 from apps.wallet.models import Account, Entry, LedgerTransaction
+from blipay.events.models import ModuleOwner
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -45,6 +46,16 @@ def test_a_settled_system_audits_clean_every_event_applied_by_every_consumer(set
     assert status == 0, out
     assert "clean" in out.splitlines()[-1]
     assert "FAIL" not in out
+
+
+def test_a_module_handed_over_to_a_service_still_applies_its_events_here_so_audits_clean(register_member, fund):
+    ModuleOwner.objects.create(module="notifications", owner="notifications", epoch=1, marker_id="test")
+    ani = register_member()
+    fund(ani, 50_000)
+
+    status, out = audit("--pending-seconds", "0")
+
+    assert status == 0, out
 
 
 def test_an_unbalanced_ledger_transaction_is_named(settled):
