@@ -7,6 +7,7 @@ class EventsConfig(AppConfig):
     verbose_name = "Event backbone"
 
     def ready(self) -> None:
-        from blipay.events import subscriptions
+        from blipay.events import audit, subscriptions
 
         subscriptions.autodiscover()
+        audit.register()
