@@ -29,6 +29,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
 
+from blipay.api.addresses import client_address as client_address  # strangler.proxy's, re-exported
 from blipay.identity.internal import HEADER as IDENTITY_HEADER
 from blipay.identity.internal import Caller, sign
 
@@ -91,19 +92,6 @@ def upstream(name: str) -> Upstream:
             pool = urllib3.connection_from_url(origin, maxsize=limit, block=False, retries=False)
             _upstreams[key] = Upstream(name=name, origin=origin, pool=pool, slots=threading.BoundedSemaphore(limit))
         return _upstreams[key]
-
-
-def client_address(meta: dict) -> str:
-    """The caller's address: the peer's, or the one a trusted proxy hop saw."""
-    peer = meta.get("REMOTE_ADDR", "")
-    trusted = settings.BLIPAY_TRUSTED_PROXIES
-    if peer not in trusted:
-        return peer
-    hops = [hop.strip() for hop in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
-    for hop in reversed(hops):
-        if hop not in trusted:
-            return hop
-    return peer
 
 
 def forwarded_for(meta: dict) -> str:

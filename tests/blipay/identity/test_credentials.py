@@ -19,4 +19,3 @@ def test_a_revoked_credential_is_refused_at_once_and_by_the_strangler_within_its
     assert credentials.principal_for(secret) is None
     time.sleep(0.25)
     assert credentials.recent_principal_for(secret) is None
-
