@@ -30,11 +30,12 @@ install: $(INSTALLED)
 
 # Embedded defaults: one process. With DATABASE_URL and BROKER_URL: supervisord runs gunicorn,
 # the Celery worker (the relay), one beat and the consumers, and restarts whichever dies.
-# BLIPAY_SERVICE names the deployment (default monolith), PORT its HTTP port.
+# BLIPAY_SERVICE names the deployment (default monolith), PORT its HTTP port. Under
+# BLIPAY_ENV=production no demo data and no admin are loaded.
 run: $(RUNTIME)
 	$(PY) manage.py createdb
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py load_demo
+	$(if $(filter production,$(BLIPAY_ENV)),@echo "BLIPAY_ENV=production: no demo data and no admin loaded (make one with manage.py createsuperuser)",$(PY) manage.py load_demo)
 	$(PY) manage.py serve
 
 # An extracted service: the same code for one module, on its own database, fed by the

@@ -4,7 +4,9 @@ With nothing set, Blipay runs on embedded defaults: a SQLite file under ``var/``
 in-process message broker, so one process serves the whole system. ``DATABASE_URL``
 (``postgres://…``, parsed by dj-database-url) and ``BROKER_URL`` (``amqp://…``, or kombu's
 failover list ``amqp://a;amqp://b``) switch to the real servers; ``REDIS_URL`` puts the
-cache in Redis.
+cache in Redis. ``BLIPAY_ENV=production`` is the production profile (HTTPS only, no
+development secret accepted); its absence is development, which plain HTTP, tests and
+local runs on the real servers need.
 """
 
 import os
@@ -12,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("BLIPAY_VAR_DIR", BASE_DIR / "var"))
@@ -53,7 +56,29 @@ def _cache(url: str | None) -> dict:
     return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 
 
-SECRET_KEY = os.environ.get("BLIPAY_SECRET_KEY", "blipay-dev-only-secret-change-me")
+BLIPAY_ENV = os.environ.get("BLIPAY_ENV", "").strip().lower() or "development"
+if BLIPAY_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(f"BLIPAY_ENV={BLIPAY_ENV!r}: it is development (the default) or production")
+PRODUCTION = BLIPAY_ENV == "production"
+# Secrets with a development default; production refuses to start with any of these.
+DEV_SECRETS = {
+    "BLIPAY_SECRET_KEY": "blipay-dev-only-secret-change-me",
+    "BLIPAY_INTERNAL_KEY": "blipay-dev-internal-key",
+    "BLIPAY_BANK_WEBHOOK_SECRET": "blipay-dev-bank-secret",
+}
+
+
+def _secret(name: str) -> str:
+    value = os.environ.get(name) or DEV_SECRETS[name]
+    if PRODUCTION and value == DEV_SECRETS[name]:
+        raise ImproperlyConfigured(
+            f"BLIPAY_ENV=production refuses {name}'s development default: set {name} to a secret of your own "
+            '(e.g. python -c "import secrets; print(secrets.token_urlsafe(50))")'
+        )
+    return value
+
+
+SECRET_KEY = _secret("BLIPAY_SECRET_KEY")
 DEBUG = _env_bool("BLIPAY_DEBUG", False)
 ALLOWED_HOSTS = os.environ.get("BLIPAY_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 PORT = int(os.environ.get("PORT", "8000"))
@@ -92,7 +117,7 @@ def _services(value: str) -> dict[str, str]:
 BLIPAY_SERVICES = _services(os.environ.get("BLIPAY_SERVICES", ""))
 # The monolith signs the caller's identity for its services with this key (HMAC-SHA256);
 # during a rotation signatures made with the previous key are still accepted.
-BLIPAY_INTERNAL_KEY = os.environ.get("BLIPAY_INTERNAL_KEY", "blipay-dev-internal-key")
+BLIPAY_INTERNAL_KEY = _secret("BLIPAY_INTERNAL_KEY")
 BLIPAY_INTERNAL_KEY_PREVIOUS = os.environ.get("BLIPAY_INTERNAL_KEY_PREVIOUS", "") or None
 # Proxy hops whose X-Forwarded-For is believed (e.g. the nginx in front); nobody else's.
 BLIPAY_TRUSTED_PROXIES = frozenset(
@@ -129,12 +154,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "blipay.api.middleware.RequestIDMiddleware",
+    # Before the strangler: the production profile's SSL redirect and HSTS cover what it
+    # routes too (and otherwise it costs a request next to nothing).
+    "django.middleware.security.SecurityMiddleware",
     # The monolith routes first, before any other middleware costs the request anything;
     # a service instead refuses any /api/v1/ request without a valid signed identity.
     "blipay.identity.middleware.ServiceIdentityMiddleware"
     if BLIPAY_SERVICE
     else "strangler.middleware.StranglerMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     # Static files (the admin's, the API docs') from STATIC_ROOT, filled by collectstatic.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -199,6 +226,21 @@ if BLIPAY_SERVICE:
     USE_X_FORWARDED_HOST = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+if PRODUCTION:
+    # HTTPS only: plain HTTP is redirected, browsers told to never try it again (a year,
+    # the least the preload list takes), and cookies never sent over it.
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("BLIPAY_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    if BLIPAY_TRUSTED_PROXIES and not BLIPAY_SERVICE:
+        # The proxy in front terminates TLS and says so; only its X-Forwarded-Proto is
+        # believed (ForwardedProtoMiddleware drops anyone else's before it is read).
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+        MIDDLEWARE.insert(1, "blipay.api.middleware.ForwardedProtoMiddleware")
+
 
 # Rate limits (DRF rate strings). BLIPAY_RATE_LIMITS=off switches them all off.
 BLIPAY_RATE_LIMITS = (
@@ -207,7 +249,7 @@ BLIPAY_RATE_LIMITS = (
     else {"registration": "20/minute", "failed_auth": "20/minute", "writes": "600/minute"}
 )
 # The bank signs its payment confirmations with this (HMAC-SHA256).
-BLIPAY_BANK_WEBHOOK_SECRET = os.environ.get("BLIPAY_BANK_WEBHOOK_SECRET", "blipay-dev-bank-secret")
+BLIPAY_BANK_WEBHOOK_SECRET = _secret("BLIPAY_BANK_WEBHOOK_SECRET")
 # During a rotation, the old secret: confirmations signed with either are accepted.
 BLIPAY_BANK_WEBHOOK_SECRET_PREVIOUS = os.environ.get("BLIPAY_BANK_WEBHOOK_SECRET_PREVIOUS", "")
 BLIPAY_TOPUP_TTL_HOURS = int(os.environ.get("BLIPAY_TOPUP_TTL_HOURS", "24"))

@@ -93,19 +93,6 @@ def upstream(name: str) -> Upstream:
         return _upstreams[key]
 
 
-def client_address(meta: dict) -> str:
-    """The caller's address: the peer's, or the one a trusted proxy hop saw."""
-    peer = meta.get("REMOTE_ADDR", "")
-    trusted = settings.BLIPAY_TRUSTED_PROXIES
-    if peer not in trusted:
-        return peer
-    hops = [hop.strip() for hop in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
-    for hop in reversed(hops):
-        if hop not in trusted:
-            return hop
-    return peer
-
-
 def forwarded_for(meta: dict) -> str:
     peer = meta.get("REMOTE_ADDR", "")
     incoming = meta.get("HTTP_X_FORWARDED_FOR", "")

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from blipay.api.addresses import client_address
 from blipay.api.errors import error_body
 from blipay.identity.credentials import recent_principal_for
 from blipay.identity.internal import Caller
@@ -28,7 +29,6 @@ from strangler.forward import (
     MayHaveReached,
     NotReached,
     Outgoing,
-    client_address,
     client_response,
     discard,
     now_ms,

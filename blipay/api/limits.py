@@ -1,11 +1,16 @@
-"""Rate limits: registration and failed authentication per client address, writes per caller.
+"""Rate limits: registration per client address, failed authentication per presented
+credential and client address, writes per caller.
 
-The rates are settings (``BLIPAY_RATE_LIMITS``); ``BLIPAY_RATE_LIMITS=off`` in the
-environment switches every limit off, for load tests and benchmarks.
+The client address is ``blipay.api.addresses.client_address``: a forwarded address counts
+only from a configured proxy hop (DRF's ``get_ident`` would believe any client's
+``X-Forwarded-For``, so a caller could dodge a limit by rotating it). The rates are
+settings (``BLIPAY_RATE_LIMITS``); ``BLIPAY_RATE_LIMITS=off`` in the environment switches
+every limit off, for load tests and benchmarks.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import TYPE_CHECKING
 
@@ -13,6 +18,8 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
+
+from blipay.api.addresses import client_address
 
 if TYPE_CHECKING:  # DRF's settings import this module while rest_framework.views loads
     from rest_framework.views import APIView
@@ -51,7 +58,7 @@ class RegistrationThrottle(_Throttle):
     scope = "registration"
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return self.cache_format % {"scope": self.scope, "ident": client_address(request.META)}
 
 
 class WriteThrottle(_Throttle):
@@ -66,17 +73,23 @@ class WriteThrottle(_Throttle):
 
 
 class FailedAuthentications:
-    """Counts bad credentials per client address in fixed windows."""
+    """Counts failures of one presented credential from one client address, in fixed windows.
 
-    def __init__(self, ident: str) -> None:
-        self.ident = ident
+    Per credential, so bad tokens never lock out a valid one sent from the same address (a
+    valid one never fails, so it is never counted); per address, so one caller hammering a
+    credential blocks only itself. Guessing distinct credentials instead is hopeless: each
+    is 256 random bits. Only the credential's hash is kept, never the credential.
+    """
+
+    def __init__(self, *, credential: str, address: str) -> None:
+        self.ident = f"{hashlib.sha256(credential.encode()).hexdigest()[:32]}:{address}"
 
     def _key(self) -> tuple[str, int]:
         _, window = _parse(_rate("failed_auth"))
         return f"blipay:failed-auth:{self.ident}:{int(time.time() // window)}", window
 
     def blocked_for(self) -> float | None:
-        """Seconds until this address may try again, or None when it may try now."""
+        """Seconds until this credential may be tried again from this address, or None."""
         if not limits_on():
             return None
         limit, window = _parse(_rate("failed_auth"))

@@ -30,3 +30,16 @@ class RequestIDMiddleware:
         if request.path_info.startswith("/api/"):
             response.headers.setdefault("X-Served-By", settings.BLIPAY_DEPLOYMENT)
         return response
+
+
+class ForwardedProtoMiddleware:
+    """``X-Forwarded-Proto`` believed only from a configured proxy hop: a client talking
+    plain HTTP to the server directly can't claim https (and so skip the SSL redirect)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.META.get("REMOTE_ADDR", "") not in settings.BLIPAY_TRUSTED_PROXIES:
+            request.META.pop("HTTP_X_FORWARDED_PROTO", None)
+        return self.get_response(request)

@@ -3,8 +3,8 @@
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
-from rest_framework.throttling import BaseThrottle
 
+from blipay.api.addresses import client_address
 from blipay.api.limits import FailedAuthentications
 from blipay.identity.credentials import principal_for
 from blipay.identity.principal import Principal
@@ -15,7 +15,7 @@ class BearerAuthentication(BaseAuthentication):
         header = request.headers.get("Authorization")
         if not header:
             return None
-        failures = FailedAuthentications(BaseThrottle().get_ident(request))
+        failures = FailedAuthentications(credential=header, address=client_address(request.META))
         wait = failures.blocked_for()
         if wait is not None:
             raise exceptions.Throttled(wait=wait, detail="Too many failed authentications; try again later.")

@@ -1,5 +1,7 @@
 import json
+import os
 import re
+import subprocess
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -7,6 +9,7 @@ from io import StringIO
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from apps.members.models import Member
@@ -265,3 +268,28 @@ def test_load_demo_again_adds_nothing_and_says_so():
     assert "already loaded" in output
     assert "mbr_" not in output
     assert (Member.objects.count(), Merchant.objects.count(), Payment.objects.count(), TopUp.objects.count()) == counts
+
+
+def test_load_demo_is_refused_in_production_and_creates_no_admin_and_no_demo_data(settings):
+    settings.PRODUCTION = True
+
+    with pytest.raises(CommandError, match=r"BLIPAY_ENV=production.*createsuperuser"):
+        run("load_demo")
+
+    assert not get_user_model().objects.exists()
+    assert not Member.objects.exists()
+    assert not Merchant.objects.exists()
+
+
+def test_make_run_in_production_skips_the_demo_and_its_admin():
+    commands = subprocess.run(
+        ["make", "-n", "run"],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "BLIPAY_ENV": "production"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+    assert "load_demo" not in commands
+    assert "manage.py serve" in commands

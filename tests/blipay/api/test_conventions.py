@@ -35,17 +35,65 @@ def test_registrations_past_the_limit_get_429_with_retry_after(limits):
     assert int(refused["Retry-After"]) >= 1
 
 
-def test_repeated_bad_tokens_get_429_even_with_a_good_token_afterwards(limits):
+def test_a_bad_token_repeated_gets_429_while_a_valid_token_from_the_same_address_still_works(limits):
     client = APIClient()
     member = _register(client, 1).json()
 
     url = f"/api/v1/members/{member['id']}"
-    bad = [client.get(url, HTTP_AUTHORIZATION="Bearer nope").status_code for _ in range(3)]
+    bad = [client.get(url, HTTP_AUTHORIZATION="Bearer nope").status_code for _ in range(4)]
+    other_bad = [client.get(url, HTTP_AUTHORIZATION=f"Bearer nope{n}").status_code for n in range(3)]
     good = client.get(url, HTTP_AUTHORIZATION=f"Bearer {member['token']}")
 
-    assert bad == [401, 401, 401]
-    assert good.status_code == 429
-    assert good.json()["error"]["code"] == "rate_limited"
+    assert bad == [401, 401, 401, 429]
+    assert client.get(url, HTTP_AUTHORIZATION="Bearer nope").json()["error"]["code"] == "rate_limited"
+    assert other_bad == [401, 401, 401]
+    assert good.status_code == 200
+
+
+def test_rotating_x_forwarded_for_does_not_dodge_the_failed_authentication_limit(limits):
+    client = APIClient()
+    member = _register(client, 1).json()
+
+    url = f"/api/v1/members/{member['id']}"
+    statuses = [
+        client.get(url, HTTP_AUTHORIZATION="Bearer nope", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code
+        for n in range(4)
+    ]
+
+    assert statuses == [401, 401, 401, 429]
+
+
+def test_behind_a_trusted_proxy_hop_the_forwarded_client_address_is_counted(limits, settings):
+    settings.BLIPAY_TRUSTED_PROXIES = frozenset({"10.0.0.2"})
+    client = APIClient(REMOTE_ADDR="10.0.0.2")
+    member = _register(client, 1).json()
+
+    url = f"/api/v1/members/{member['id']}"
+
+    def attempt(address: str) -> int:
+        return client.get(url, HTTP_AUTHORIZATION="Bearer nope", HTTP_X_FORWARDED_FOR=address).status_code
+
+    first = [attempt("203.0.113.7") for _ in range(4)]
+    second = attempt("203.0.113.8")
+
+    assert first == [401, 401, 401, 429]
+    assert second == 401
+
+
+def test_rotating_x_forwarded_for_does_not_dodge_the_registration_limit(limits):
+    client = APIClient()
+
+    statuses = [
+        client.post(
+            "/api/v1/members",
+            {"name": "Ani", "email": f"ani{n}@example.id", "phone": "+6281234567"},
+            format="json",
+            HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+        ).status_code
+        for n in range(4)
+    ]
+
+    assert statuses == [201, 201, 201, 429]
 
 
 def test_writes_per_caller_are_limited(limits):

@@ -46,10 +46,17 @@ class Command(BaseCommand):
         "refused), and a top-up left pending for `manage.py bank_confirm`. Every event is "
         "relayed and applied by every module before the command ends. The members' tokens and "
         "merchants' API keys are printed once, when created. Safe to run again: what exists "
-        f"(by its @{DOMAIN} email) is left as it is."
+        f"(by its @{DOMAIN} email) is left as it is. Refused under BLIPAY_ENV=production."
     )
 
     def handle(self, *args, **options) -> None:
+        if settings.PRODUCTION:
+            # Demo members with known tokens and an admin with a known password have no
+            # place on a production server.
+            raise CommandError(
+                "BLIPAY_ENV=production: load_demo would make demo data and an admin with a default password, "
+                "so it is refused. Create the admin with `manage.py createsuperuser`."
+            )
         self._admin_user()
         with ExitStack() as stack:
             if settings.EMAIL_BACKEND == CONSOLE_EMAIL:
