@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from blipay.api.addresses import client_address
 from blipay.api.errors import error_body
+from blipay.events.control import POSITION_HEADER
 from blipay.identity.credentials import recent_principal_for
 from blipay.identity.internal import Caller
 from strangler import breaker, shadow, traffic
@@ -39,7 +40,6 @@ from strangler.models import Route
 from strangler.routes import step_started
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
-POSITION_HEADER = "X-Blipay-Stream-Position"
 
 
 def identify(request: HttpRequest) -> Caller | None:

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
 
-from blipay.events.control import position
+from blipay.events.control import POSITION_HEADER, position
 from strangler import compare, traffic
 from strangler.forward import SAFE_METHODS, MayHaveReached, NotReached, Outgoing, discard, finish, upstream
 from strangler.models import Comparison, Noise, Route
@@ -30,7 +30,6 @@ from strangler.routes import step_started
 logger = logging.getLogger("blipay.strangler")
 
 BYPASS = "blipay.strangler.bypass"  # a WSGI environ key: no client can set one
-POSITION_HEADER = "X-Blipay-Stream-Position"
 RECHECKS = 6
 RECHECK_SECONDS = 0.5
 

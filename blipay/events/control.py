@@ -23,6 +23,8 @@ from blipay.events.models import ModuleOwner, StreamPosition
 from blipay.events.registry import event
 
 MONOLITH = "monolith"
+# How far a deployment's copy of a module has read the stream, in its API answers.
+POSITION_HEADER = "X-Blipay-Stream-Position"
 
 
 @event(

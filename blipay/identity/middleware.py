@@ -13,12 +13,11 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from blipay.api.errors import error_body
-from blipay.events.control import position
+from blipay.events.control import POSITION_HEADER, position
 from blipay.identity.internal import META_KEY, IdentityRefused, strip_client_copies, verify
 from blipay.identity.principal import Principal
 
 API_PREFIX = "/api/v1/"
-POSITION_HEADER = "X-Blipay-Stream-Position"
 
 
 class ServiceIdentityMiddleware:
