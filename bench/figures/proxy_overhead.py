@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-from blipay.api.credentials import credential_issue
+from blipay.identity.credentials import credential_issue
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory, override_settings
