@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-from blipay.identity.credentials import credential_issue
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory, override_settings
@@ -40,6 +39,7 @@ from django.test import RequestFactory, override_settings
 from bench import env
 from bench.context import Context
 from bench.report import Figure, median
+from blipay.identity.credentials import credential_issue
 from blipay.identity.internal import Caller, sign
 from strangler.middleware import StranglerMiddleware
 from strangler.routes import route_set
