@@ -1,4 +1,5 @@
-"""The strangler: the first middleware after the request id. A request its table doesn't
+"""The strangler: right after the request id and Django's security middleware (whose SSL
+redirect and HSTS cover routed requests too). A request its table doesn't
 route goes on to the monolith at the cost of one scan of a few compiled patterns; a routed
 one is served as its route says (strangler.proxy)."""
 
