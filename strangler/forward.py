@@ -20,7 +20,7 @@ fallback or a shadow copy needs it again. Django's upload limit bounds it.
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.cookies import CookieError, Morsel
 from urllib.parse import quote, urlsplit
 
@@ -69,7 +69,6 @@ class Upstream:
     origin: str
     pool: urllib3.HTTPConnectionPool
     slots: threading.BoundedSemaphore
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def netloc(self) -> str:

@@ -131,15 +131,20 @@ def handover(module: str, *, to: str, timeout: float = 60) -> str:
 _http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=2, read=10))
 
 
+def _internal_get(base: str, path: str) -> urllib3.BaseHTTPResponse:
+    """GET a service's internal endpoint, signed as the monolith (no caller)."""
+    headers = {"X-Blipay-Identity": sign(method="GET", path=path, query="", body=b"", caller=Caller(None, None))}
+    return _http.request("GET", base + path, headers=headers)
+
+
 def wait_applied(base: str, module: str, event_id: str, *, timeout: float) -> None:
     """Wait until the service at ``base`` has ``event_id`` in ``module``'s inbox."""
     path = f"/internal/inbox/{module}/{event_id}"
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
-        headers = {"X-Blipay-Identity": sign(method="GET", path=path, query="", body=b"", caller=Caller(None, None))}
         try:
-            answer = _http.request("GET", base + path, headers=headers)
+            answer = _internal_get(base, path)
             if answer.status == 200:
                 return
             last = f"{answer.status} {json.loads(answer.data or b'{}')}"
@@ -168,8 +173,7 @@ def reconcile(module: str) -> Reconciliation:
     hash): it must be clean before the monolith's path is retired."""
     base = _service_url(service_of(module))
     path = f"/internal/digest/{module}"
-    headers = {"X-Blipay-Identity": sign(method="GET", path=path, query="", body=b"", caller=Caller(None, None))}
-    answer = _http.request("GET", base + path, headers=headers)
+    answer = _internal_get(base, path)
     if answer.status != 200:
         raise RouteError(f"the service answered {answer.status} to {path}: {answer.data[:200]!r}")
     theirs = json.loads(answer.data)["subjects"]

@@ -186,7 +186,7 @@ def _ask_monolith(copy: Copy) -> Answer:
     request = copy.request
     host, _, port = request.host.partition(":")
     environ = {
-        **{k: v for k, v in request.meta.items()},
+        **request.meta,
         "REQUEST_METHOD": request.method,
         "PATH_INFO": request.path,
         "SCRIPT_NAME": "",
