@@ -122,6 +122,20 @@ def insert(rows: Iterable[Published]) -> None:
     Published.objects.bulk_create((as_saved(row) for row in rows), batch_size=1000)
 
 
+def copy_rows(times: int) -> None:
+    """Add ``times`` copies of every outbox row, each with a fresh id (a large table, fast)."""
+    if times < 1:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO published (id, version, destination, body, added, expires_at, retry, status, headers)"
+            " SELECT md5(id::text || c)::uuid, version, destination,"
+            " jsonb_set(body, '{id}', to_jsonb(md5(id::text || c)::uuid::text)),"
+            " added, expires_at, retry, status, headers FROM published CROSS JOIN generate_series(1, %s) c",
+            [times],
+        )
+
+
 def clear_outbox() -> None:
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE published")
@@ -134,6 +148,10 @@ def vacuum_outbox() -> None:
 
 def pending() -> int:
     return Published.objects.filter(status=StatusChoice.SCHEDULE).count()
+
+
+def any_pending() -> bool:
+    return Published.objects.filter(status=StatusChoice.SCHEDULE).exists()
 
 
 def release() -> float:

@@ -6,6 +6,7 @@ from bench.context import Context
 from bench.figures import (
     api_payments,
     consumer_throughput,
+    growth,
     proxy_overhead,
     relay_ceiling,
     relay_latency,
@@ -22,4 +23,5 @@ FIGURES: dict[str, Run] = {
     "consumer_throughput": consumer_throughput.run,
     "api_payments": api_payments.run,
     "proxy_overhead": proxy_overhead.run,
+    "growth": growth.run,  # last: it leaves the largest tables behind
 }

@@ -9,11 +9,13 @@ from django_outbox_pattern.models import Published
 from tqdm import tqdm
 
 from blipay.events import inbox
-from blipay.events.consumers import Outcome, deliver
+from blipay.events.consumers import Outcome, deliver_many
 from blipay.events.envelope import Envelope
 from blipay.events.errors import BrokerUnavailable
 from blipay.events.monitoring import TracedEvent, outbox_status, trace
 from blipay.events.subscriptions import consuming_modules, routing_keys
+
+REPLAY_BATCH = 500  # events applied per transaction
 
 
 class Command(BaseCommand):
@@ -73,13 +75,26 @@ class Command(BaseCommand):
         total = rows.count()
         inbox.forget_versions(module)
         outcomes = dict.fromkeys(Outcome, 0)
-        bodies = rows.order_by("added").values_list("body", flat=True).iterator(2000)
+        bodies = rows.order_by("added").values_list("body", flat=True).iterator(REPLAY_BATCH)
         # The wrapped stream, not Django's OutputWrapper: that one would end each redraw with a newline.
-        bar = tqdm(bodies, total=total, desc=f"replay {module}", unit="event", file=self.stderr._out, mininterval=0.5)
-        for body in bar:
-            outcomes[deliver(module, Envelope.from_dict(body), replay=True)] += 1
+        with tqdm(total=total, desc=f"replay {module}", unit="event", file=self.stderr._out, mininterval=0.5) as bar:
+            batch: list[Envelope] = []
+            for body in bodies:
+                batch.append(Envelope.from_dict(body))
+                if len(batch) == REPLAY_BATCH:
+                    self._replay_batch(module, batch, outcomes, bar)
+            if batch:
+                self._replay_batch(module, batch, outcomes, bar)
         summary = ", ".join(f"{n} {outcome.value}" for outcome, n in outcomes.items())
         self.stdout.write(f"replayed {total} event(s) to {module}: {summary}")
+
+    @staticmethod
+    def _replay_batch(module: str, batch: list[Envelope], outcomes: dict[Outcome, int], bar: tqdm) -> None:
+        """One transaction per batch: per event, the commits cost more than the handlers."""
+        for outcome in deliver_many(module, batch, replay=True):
+            outcomes[outcome] += 1
+        bar.update(len(batch))
+        batch.clear()
 
     def _trace(self, *, correlation_id: str, **options) -> None:
         roots = trace(correlation_id)
