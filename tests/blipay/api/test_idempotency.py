@@ -61,3 +61,11 @@ def test_a_replayed_registration_answers_the_same_body_without_the_secret(path, 
     owner = APIClient(HTTP_AUTHORIZATION=f"Bearer {first.json()[secret]}")
     kind = "members" if secret == "token" else "merchants"
     assert owner.get(f"/api/v1/{kind}/{first.json()['id']}").status_code == 200
+
+
+def test_the_schema_documents_the_idempotency_key_of_every_post(client):
+    paths = client.get("/api/schema/?format=json").json()["paths"]
+    posts = {path: ops["post"] for path, ops in paths.items() if "post" in ops}
+
+    assert posts
+    assert [path for path, op in posts.items() if "Idempotency-Key" not in {p["name"] for p in op["parameters"]}] == []
