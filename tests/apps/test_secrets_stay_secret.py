@@ -1,5 +1,6 @@
 """No secret leaves the place it belongs: a full flow (registrations, a signed top-up, a
-payment, a refund, notifications, staff reads, failures) is run with every logger at DEBUG,
+payment, a refund, notifications, staff reads, failures) is run with every logger at DEBUG
+(SQL included),
 every event on the broker tapped, every response and email kept, then all of it and every
 database row are searched for each secret that was issued or used."""
 
@@ -14,6 +15,7 @@ from django.apps import apps
 from django.contrib.auth.models import User
 from django.core import mail, serializers
 from django.core.management import call_command
+from django.db import connection
 from rest_framework.test import APIClient
 
 from apps.payments.signatures import bank_signature
@@ -21,7 +23,19 @@ from blipay.events.consumers import drain
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-LOGGERS = ["", "blipay", "apps", "strangler", "django", "django.request", "django.server", "celery", "kombu", "amqp"]
+LOGGERS = [
+    "",
+    "blipay",
+    "apps",
+    "strangler",
+    "django",
+    "django.request",
+    "django.server",
+    "django.db.backends",
+    "celery",
+    "kombu",
+    "amqp",
+]
 PASSWORD = "correct-horse-battery-staple-7"
 
 
@@ -38,11 +52,14 @@ class RecordingClient(APIClient):
 
 @pytest.fixture
 def every_log(caplog):
+    """Every logger at DEBUG, the SQL statements with their parameters included."""
     previous = {name: logging.getLogger(name).level for name in LOGGERS}
     for name in LOGGERS:
         logging.getLogger(name).setLevel(logging.DEBUG)
     caplog.set_level(logging.DEBUG)
+    connection.force_debug_cursor = True
     yield caplog
+    connection.force_debug_cursor = False
     for name, level in previous.items():
         logging.getLogger(name).setLevel(level)
 
@@ -63,25 +80,24 @@ def _bank(client: APIClient, body: dict, signatures: list[str], *, secret: str |
     )
 
 
+def _register_twice(client: APIClient, path: str, body: dict):
+    """Register, then replay it with the same Idempotency-Key (as a client whose answer got lost)."""
+    key = str(uuid.uuid4())
+    first = client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=key).status_code == first.status_code == 201
+    return first
+
+
 def test_no_secret_appears_in_logs_events_responses_emails_or_database_rows(every_log, tap, settings):
+    settings.BLIPAY_BANK_WEBHOOK_SECRET_PREVIOUS = "the-banks-previous-secret-in-a-rotation"
+    settings.BLIPAY_INTERNAL_KEY_PREVIOUS = "the-previous-internal-key-in-a-rotation"
     RecordingClient.responses = []
     anon = _client()
-    key = str(uuid.uuid4())
-    member_body = {"name": "Ani Wijaya", "email": f"{uuid.uuid4().hex[:8]}@example.id", "phone": "+6281234567890"}
-    registered = anon.post("/api/v1/members", member_body, format="json", HTTP_IDEMPOTENCY_KEY=key)
-    assert registered.status_code == 201
-    token = registered.json()["token"]
-    assert anon.post("/api/v1/members", member_body, format="json", HTTP_IDEMPOTENCY_KEY=key).status_code == 201
-    merchant_body = {"name": "Warung Kopi", "email": f"{uuid.uuid4().hex[:8]}@merchant.id"}
-    merchant_key = str(uuid.uuid4())
-    merchant_registered = anon.post(
-        "/api/v1/merchants", merchant_body, format="json", HTTP_IDEMPOTENCY_KEY=merchant_key
+    registered = _register_twice(
+        anon, "/api/v1/members", {"name": "Ani", "email": "ani@example.id", "phone": "+6281234567890"}
     )
-    api_key = merchant_registered.json()["api_key"]
-    assert (
-        anon.post("/api/v1/merchants", merchant_body, format="json", HTTP_IDEMPOTENCY_KEY=merchant_key).status_code
-        == 201
-    )
+    merchant_registered = _register_twice(anon, "/api/v1/merchants", {"name": "Kopi", "email": "kopi@merchant.id"})
+    token, api_key = registered.json()["token"], merchant_registered.json()["api_key"]
     drain()
     member, merchant = _client(token), _client(api_key)
     member_id, merchant_id = registered.json()["id"], merchant_registered.json()["id"]
@@ -97,6 +113,9 @@ def test_no_secret_appears_in_logs_events_responses_emails_or_database_rows(ever
     }
     assert _bank(anon, confirmation, signatures).status_code == 200
     assert _bank(anon, confirmation, signatures, secret="not-the-banks-secret").status_code == 401
+    rotated = member.post("/api/v1/topups", {"amount": 20_000}, format="json").json()
+    late = {**confirmation, "reference": rotated["reference"], "amount": 20_000, "bank_transaction_id": "BCA-rotated"}
+    assert _bank(anon, late, signatures, secret=settings.BLIPAY_BANK_WEBHOOK_SECRET_PREVIOUS).status_code == 200
     paid = member.post("/api/v1/payments", {"merchant_id": merchant_id, "amount": 30_000}, format="json")
     assert paid.status_code == 201
     refund = merchant.post(f"/api/v1/payments/{paid.json()['id']}/refunds", {"amount": 10_000}, format="json")
@@ -125,6 +144,8 @@ def test_no_secret_appears_in_logs_events_responses_emails_or_database_rows(ever
         "SECRET_KEY": settings.SECRET_KEY,
         "internal identity key": settings.BLIPAY_INTERNAL_KEY,
         "bank webhook secret": settings.BLIPAY_BANK_WEBHOOK_SECRET,
+        "previous bank webhook secret": settings.BLIPAY_BANK_WEBHOOK_SECRET_PREVIOUS,
+        "previous internal identity key": settings.BLIPAY_INTERNAL_KEY_PREVIOUS,
         **{f"bank signature {n}": signature for n, signature in enumerate(signatures)},
     }
     events = [json.dumps(message.body) + json.dumps(message.properties, default=str) for message in tap.take_all()]
@@ -142,7 +163,8 @@ def test_no_secret_appears_in_logs_events_responses_emails_or_database_rows(ever
             serializers.serialize("json", model.objects.all()) for model in apps.get_models() if model._meta.managed
         ),
     }
-    assert mail.outbox and every_log.records
+    assert mail.outbox
+    assert {"django.db.backends", "django.request", "celery.app.trace"} <= {r.name for r in every_log.records}
     leaks = [
         f"{name} in {where}" for where, text in places.items() for name, secret in secrets.items() if secret in text
     ]
