@@ -144,10 +144,11 @@ def notifications_purge(*, older_than_days: int | None = None) -> Purged:
             from apps.overview.public import notification_lines_forget
 
             overview_lines = notification_lines_forget(before=before)
+    mail_files = mail_files_forget(before=before)  # files can't roll back: once the rows are gone
     return Purged(
         before=before,
         notifications=notifications,
-        mail_files=mail_files_forget(before=before),
+        mail_files=mail_files,
         overview_lines=overview_lines,
         outbox_events=outbox_events,
         inbox_deliveries=inbox_deliveries,
