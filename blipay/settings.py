@@ -255,6 +255,10 @@ BLIPAY_BANK_WEBHOOK_SECRET_PREVIOUS = os.environ.get("BLIPAY_BANK_WEBHOOK_SECRET
 BLIPAY_TOPUP_TTL_HOURS = int(os.environ.get("BLIPAY_TOPUP_TTL_HOURS", "24"))
 EMAIL_BACKEND = os.environ.get("BLIPAY_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_FILE_PATH = os.environ.get("BLIPAY_EMAIL_FILE_PATH", str(VAR_DIR / "mail"))  # the file backend's folder
+# Notifications (they carry names, addresses, amounts) and every copy of them (the sent mail
+# files, the overview's lines, their events in the outbox and inbox) are deleted once older
+# than this; `manage.py notifications purge` and the hourly beat task apply it.
+BLIPAY_NOTIFICATION_RETENTION_DAYS = int(os.environ.get("BLIPAY_NOTIFICATION_RETENTION_DAYS", "90"))
 DEFAULT_FROM_EMAIL = "Blipay <no-reply@blipay.test>"
 SPECTACULAR_SETTINGS = {
     "TITLE": "Blipay API",
@@ -316,6 +320,8 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-cleanup": {"task": "blipay.events.cleanup", "schedule": 3600.0},
     "idempotency-keys-forget": {"task": "blipay.api.forget_old_keys", "schedule": 3600.0},
 }
+if "notifications" in BLIPAY_MODULES:
+    CELERY_BEAT_SCHEDULE["notifications-purge"] = {"task": "notifications.purge", "schedule": 3600.0}
 if "payments" in BLIPAY_MODULES:
     CELERY_BEAT_SCHEDULE["topups-expire"] = {"task": "payments.expire_topups", "schedule": 60.0}
 if not BLIPAY_SERVICE:

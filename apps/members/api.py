@@ -20,6 +20,7 @@ PHONE = r"^\+?[0-9][0-9 \-]{5,18}$"
 class MemberRegisterApi(APIView):
     authentication_classes: list = []
     throttle_classes = [RegistrationThrottle]
+    shown_once = ("token",)  # never stored for an Idempotency-Key replay (blipay.api.idempotency)
 
     class Input(serializers.Serializer):
         name = serializers.CharField(max_length=200)
@@ -32,7 +33,13 @@ class MemberRegisterApi(APIView):
         email = serializers.EmailField()
         phone = serializers.CharField()
         created_at = serializers.DateTimeField()
-        token = serializers.CharField(help_text="the member's bearer token; shown only this once")
+        token = serializers.CharField(
+            required=False,
+            help_text=(
+                "the member's bearer token; shown only in this first response, and stored only as its hash: "
+                "a replay of the request (same Idempotency-Key and body) answers 201 with the same body without it"
+            ),
+        )
 
     @extend_schema(request=Input, responses={201: Output}, summary="Register a member")
     @idempotent

@@ -24,13 +24,20 @@ class MerchantOutput(serializers.Serializer):
 class MerchantRegisterApi(APIView):
     authentication_classes: list = []
     throttle_classes = [RegistrationThrottle]
+    shown_once = ("api_key",)  # never stored for an Idempotency-Key replay (blipay.api.idempotency)
 
     class Input(serializers.Serializer):
         name = serializers.CharField(max_length=200)
         email = serializers.EmailField(max_length=254)
 
     class Output(MerchantOutput):
-        api_key = serializers.CharField(help_text="the merchant's API key; shown only this once")
+        api_key = serializers.CharField(
+            required=False,
+            help_text=(
+                "the merchant's API key; shown only in this first response, and stored only as its hash: "
+                "a replay of the request (same Idempotency-Key and body) answers 201 with the same body without it"
+            ),
+        )
 
     @extend_schema(request=Input, responses={201: Output}, summary="Register a merchant")
     @idempotent

@@ -1,6 +1,9 @@
 """Emailing a notification: what the Celery task runs (``tasks.py``), kept apart from the
 services so that they can queue the task without the two importing each other."""
 
+from datetime import datetime
+from pathlib import Path
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -20,3 +23,15 @@ def notification_email_send(*, notification_id: str) -> bool:
         notification.emailed_at = timezone.now()
         notification.save(update_fields=["emailed_at"])
     return True
+
+
+def mail_files_forget(*, before: datetime) -> int:
+    """Delete the copies of sent emails the file backend (``EMAIL_FILE_PATH``) wrote before
+    ``before``; return how many. Other backends keep no copy here: nothing to do."""
+    if settings.EMAIL_BACKEND != "django.core.mail.backends.filebased.EmailBackend":
+        return 0
+    folder = Path(settings.EMAIL_FILE_PATH)
+    old = [path for path in folder.glob("*.log") if path.is_file() and path.stat().st_mtime < before.timestamp()]
+    for path in old:
+        path.unlink(missing_ok=True)
+    return len(old)

@@ -1,13 +1,22 @@
 """Commands of the notifications module: the member contacts it keeps, and the notifications
 it sends in reaction to other modules' events (choreography: nobody asks it to)."""
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.apps import apps
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from apps.notifications.events import NotificationSent
+from apps.notifications.mail import mail_files_forget
 from apps.notifications.models import MemberContact, Notification
 from apps.notifications.tasks import email_notification
 from blipay.db import create_once
+from blipay.events import inbox, relay
 from blipay.events.outbox import Outbound, emit
+from blipay.events.registry import event_types
 from blipay.money import rupiah
 
 SIGNATURE = "Blipay"
@@ -104,6 +113,46 @@ def notifications_email_again(*, notification_ids: list[str]) -> int:
     for notification_id in ids:
         email_notification.delay(notification_id)
     return len(ids)
+
+
+@dataclass(frozen=True)
+class Purged:
+    """What ``notifications_purge`` deleted: everything created before ``before``."""
+
+    before: datetime
+    notifications: int
+    mail_files: int
+    overview_lines: int
+    outbox_events: int
+    inbox_deliveries: int
+
+
+def notifications_purge(*, older_than_days: int | None = None) -> Purged:
+    """Delete the notifications older than the retention (``BLIPAY_NOTIFICATION_RETENTION_DAYS``
+    unless given) and every copy of them this deployment keeps: the mail files, the
+    overview's lines, the ``notification.sent`` events in the outbox and the inbox. Running
+    it again deletes nothing more."""
+    days = settings.BLIPAY_NOTIFICATION_RETENTION_DAYS if older_than_days is None else older_than_days
+    before = timezone.now() - timedelta(days=days)
+    sent = [kind.routing_key for kind in event_types() if kind.name == "notification.sent"]
+    with transaction.atomic():
+        notifications, _ = Notification.objects.filter(created_at__lt=before).delete()
+        outbox_events = relay.delete_sent_of(routing_keys=sent, before=before)
+        inbox_deliveries = inbox.delete_received_of(routing_keys=sent, before=before)
+        overview_lines = 0
+        if apps.is_installed("apps.overview"):  # the monolith; an extracted service has no overview
+            from apps.overview.public import notification_lines_forget
+
+            overview_lines = notification_lines_forget(before=before)
+    mail_files = mail_files_forget(before=before)  # files can't roll back: once the rows are gone
+    return Purged(
+        before=before,
+        notifications=notifications,
+        mail_files=mail_files,
+        overview_lines=overview_lines,
+        outbox_events=outbox_events,
+        inbox_deliveries=inbox_deliveries,
+    )
 
 
 def _greeting(contact: MemberContact | None) -> str:

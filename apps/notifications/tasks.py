@@ -14,3 +14,11 @@ from apps.notifications.mail import notification_email_send
 )
 def email_notification(notification_id: str) -> bool:
     return notification_email_send(notification_id=notification_id)
+
+
+@shared_task(name="notifications.purge", ignore_result=True)
+def purge() -> int:
+    """Apply the notifications' retention (beat runs it hourly); return how many notifications went."""
+    from apps.notifications.services import notifications_purge  # the services import this module
+
+    return notifications_purge().notifications

@@ -46,3 +46,10 @@ def notification_line_add(
         id=notification_id,
         defaults={"member_id": member_id, "kind": kind, "subject": subject, "created_at": created_at},
     )
+
+
+def notification_lines_forget(*, before: datetime) -> int:
+    """Delete the lines of notifications created before ``before``: the notifications module
+    deletes them then (its retention), and this copy goes with them."""
+    deleted, _ = NotificationLine.objects.filter(created_at__lt=before).delete()
+    return deleted

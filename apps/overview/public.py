@@ -4,6 +4,7 @@ transactions as the events have made them known. Frozen data, never models."""
 from dataclasses import dataclass
 from datetime import datetime
 
+from apps.overview import projections
 from apps.overview.models import MemberOverview, TransactionLine
 
 RECENT = 10
@@ -34,3 +35,9 @@ def member_activity(*, member_id: str) -> Activity:
         for t in TransactionLine.objects.filter(member_id=member_id).order_by("-created_at")[:RECENT]
     )
     return Activity(balance=balance or 0, recent_transactions=lines)
+
+
+def notification_lines_forget(*, before: datetime) -> int:
+    """Delete the overview's copies of notifications created before ``before`` (their
+    retention, applied by the notifications module); return how many went."""
+    return projections.notification_lines_forget(before=before)

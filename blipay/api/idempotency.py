@@ -5,6 +5,15 @@ that holds the reservation's row lock and stores the response in it before commi
 a concurrent request with the key finds the row locked (409 ``idempotency_key_in_use``); a
 crash leaves a reservation with no response and no effect, which the next try takes over.
 Responses of 5xx are not kept: the effect was rolled back and the client may try again.
+
+Keys are per caller: an authenticated caller's are theirs; an anonymous caller is its client
+address (``blipay.api.addresses.client_address``, the one the registration limit counts),
+so another anonymous client sending the same key gets a result of its own, never this one's.
+
+A secret a response shows once (a registration's token or API key: the view lists the
+fields in ``shown_once``) is never stored here, so a replay answers the first status and
+body without it: the secret exists only as its hash (``blipay.identity``), and nobody who
+repeats the request, the client or anyone else, is handed it a second time.
 """
 
 import functools
@@ -18,6 +27,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from blipay.api.addresses import client_address
 from blipay.api.models import IdempotencyRecord
 from blipay.errors import DomainError
 
@@ -38,7 +48,8 @@ Handler = Callable[..., Response]
 
 
 def idempotent(handler: Handler) -> Handler:
-    """Decorate an API view's ``post``: honour ``Idempotency-Key`` when the client sends one."""
+    """Decorate an API view's ``post``: honour ``Idempotency-Key`` when the client sends one.
+    Fields named in the view's ``shown_once`` are left out of the stored (replayed) body."""
 
     @functools.wraps(handler)
     def wrapper(view: APIView, request: Request, *args: object, **kwargs: object) -> Response:
@@ -49,7 +60,7 @@ def idempotent(handler: Handler) -> Handler:
             raise DomainError(
                 "Idempotency-Key is longer than 255 characters.", fields={"Idempotency-Key": ["too long"]}
             )
-        caller = str(request.user) if request.user.is_authenticated else "anonymous"
+        caller = str(request.user) if request.user.is_authenticated else f"anonymous:{client_address(request.META)}"
         fingerprint = _fingerprint(request)
         _reserve(caller, key, fingerprint)
         with transaction.atomic():
@@ -65,7 +76,8 @@ def idempotent(handler: Handler) -> Handler:
             if response.status_code >= 500:
                 transaction.set_rollback(True)
                 return response
-            IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=response.status_code, body=response.data)
+            kept = _without(response.data, getattr(view, "shown_once", ()))
+            IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=response.status_code, body=kept)
             return response
 
     wrapper.idempotent = True
@@ -76,6 +88,12 @@ def _fingerprint(request: Request) -> str:
     # The raw bytes: a retry sends the same body, and reading them first leaves them
     # readable for views that check a signature over them.
     return hashlib.sha256(f"{request.method} {request.path}\n".encode() + request.body).hexdigest()
+
+
+def _without(body: object, secrets: tuple[str, ...]) -> object:
+    if not isinstance(body, dict) or not secrets:
+        return body
+    return {name: value for name, value in body.items() if name not in secrets}
 
 
 def _reserve(caller: str, key: str, fingerprint: str) -> None:

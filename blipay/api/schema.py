@@ -2,9 +2,26 @@
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter
+
+IDEMPOTENCY_KEY = (
+    "Any string up to 255 characters (a random UUID is best). The same key with the same body "
+    "replays the first response (status and body, with `Idempotent-Replayed: true`) without doing "
+    "anything again; with a different body → 422 `idempotency_key_reused`; while the first request "
+    "with it is still running → 409 `idempotency_key_in_use`. Kept 48 hours, per caller: an "
+    "authenticated caller's keys are its own, an anonymous caller's belong to its client address. "
+    "A secret a response shows once (a registration's `token` or `api_key`) is not in a replay."
+)
 
 
 class BlipaySchema(AutoSchema):
+    def get_override_parameters(self) -> list:
+        parameters = super().get_override_parameters()
+        if getattr(getattr(self.view, self.method.lower(), None), "idempotent", False):
+            header = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, description=IDEMPOTENCY_KEY)
+            parameters = [*parameters, header]
+        return parameters
+
     def get_serializer_name(self, serializer: object, direction: str) -> str:
         # Serializers nest in their API class (MemberRegisterApi.Input): name the component
         # after both, or every "Input" would collide.

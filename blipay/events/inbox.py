@@ -7,8 +7,8 @@ Rows live in django-outbox-pattern's ``received`` table, one per (module, event)
 
 import json
 import uuid
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
 
 from django.db import connection
 from django.utils import timezone
@@ -130,6 +130,13 @@ def delete_old_received(*, older_than: timedelta) -> int:
     """Forget applied deliveries past retention (the window in which duplicates are caught)."""
     cutoff = timezone.now() - older_than
     deleted, _ = Received.objects.filter(status=StatusChoice.SUCCEEDED, added__lt=cutoff).delete()
+    return deleted
+
+
+def delete_received_of(*, routing_keys: Collection[str], before: datetime) -> int:
+    """Forget the deliveries of these types that arrived before ``before``, applied or
+    failed: for records that expire (notifications), whose copy in the inbox must go too."""
+    deleted, _ = Received.objects.filter(headers__destination__in=list(routing_keys), added__lt=before).delete()
     return deleted
 
 

@@ -16,7 +16,8 @@ writers lock the aggregate's row, so "oldest ``added`` first" is commit order fo
 
 import logging
 import threading
-from datetime import timedelta
+from collections.abc import Collection
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -161,6 +162,15 @@ def delete_old_sent(*, older_than: timedelta | None = None) -> int:
     )
     deleted_state, _ = old_sent.filter(destination__in=state_keys).filter(Exists(newer)).delete()
     return deleted + deleted_state
+
+
+def delete_sent_of(*, routing_keys: Collection[str], before: datetime) -> int:
+    """Delete sent rows of these types added before ``before``, the newest state of each
+    subject included: for records that expire (notifications), whose copy in the outbox
+    must go with them. Pending and failed rows stay, as in ``delete_old_sent``."""
+    rows = Published.objects.filter(status=StatusChoice.SUCCEEDED, destination__in=routing_keys, added__lt=before)
+    deleted, _ = rows.delete()
+    return deleted
 
 
 _process_publisher: ConfirmingPublisher | None = None

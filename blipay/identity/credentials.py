@@ -4,6 +4,8 @@ import hashlib
 import secrets
 import time
 
+from django.utils import timezone
+
 from blipay.identity.models import Credential
 from blipay.identity.principal import Principal
 
@@ -26,6 +28,12 @@ def principal_for(secret: str) -> Principal | None:
         .first()
     )
     return Principal(kind=row[0], id=row[1]) if row else None
+
+
+def credentials_revoke(*, credential_ids: list[int]) -> int:
+    """Revoke these credentials (those not revoked yet); return how many. A revoked secret
+    stops working at once, but in the strangler, which remembers callers ``RECENT_SECONDS``."""
+    return Credential.objects.filter(id__in=credential_ids, revoked_at__isnull=True).update(revoked_at=timezone.now())
 
 
 RECENT_SECONDS = 5.0

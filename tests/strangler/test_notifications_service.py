@@ -3,6 +3,7 @@ process on a loopback port, its own database, the same broker)."""
 
 import io
 import json
+import logging
 import os
 import signal
 import threading
@@ -19,7 +20,7 @@ from rest_framework.test import APIClient
 from apps.notifications.models import Notification
 from blipay.events.consumers import consumers_in_threads, drain
 from blipay.identity.internal import Caller, sign
-from strangler import shadow, traffic
+from strangler import forward, shadow, traffic
 from strangler.models import Comparison
 from tests.helpers import wait_until
 from tests.strangler.conftest import set_route
@@ -278,3 +279,31 @@ def test_reconcile_is_clean_when_both_sides_agree_and_names_the_member_whose_cop
         call_command("strangler", "reconcile", "notifications", stdout=out)
 
     assert f"different: {member}" in out.getvalue()
+
+
+def test_no_secret_reaches_the_services_logs_or_database_or_the_monoliths_logs(
+    extracted, settings, monkeypatch, caplog
+):
+    signed: list[str] = []
+    monkeypatch.setattr(forward, "sign", lambda **claims: signed.append(sign(**claims)) or signed[-1])
+    caplog.set_level(logging.DEBUG)
+    member, client = register()
+    token = client._credentials["HTTP_AUTHORIZATION"].removeprefix("Bearer ")
+    drain()
+    wait_until(lambda: service_has(extracted, member), message="the service has the copy")
+    set_route("notifications", "service")
+
+    response, _ = notifications(client, member)
+    refused, _ = notifications(APIClient(HTTP_AUTHORIZATION=f"Bearer {token[:-4]}AAAA"), member)
+
+    assert (response["X-Served-By"], refused.status_code, len(signed)) == ("notifications", 401, 1)
+
+    def service_logs() -> str:
+        return "".join(path.read_text(errors="replace") for path in extracted.mail_dir.parent.rglob("*.log"))
+
+    wait_until(lambda: f"/api/v1/members/{member}/notifications" in service_logs(), message="the service logged it")
+    tables = [name for (name,) in extracted.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+    rows = "".join(str(extracted.sql(f'SELECT * FROM "{table}"')) for table in tables)
+    secrets = [token, token[:-4] + "AAAA", settings.BLIPAY_INTERNAL_KEY, ROTATED_KEY, *signed]
+    for place in (service_logs(), rows, caplog.text):
+        assert [secret for secret in secrets if secret in place] == []

@@ -1,0 +1,71 @@
+"""Idempotency-Key for callers without a credential: each client address has its own keys,
+and a replayed registration never hands out the secret a second time."""
+
+import uuid
+
+import pytest
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _from(address: str) -> APIClient:
+    return APIClient(REMOTE_ADDR=address)
+
+
+def _member(name: str = "Ani Wijaya") -> dict:
+    return {"name": name, "email": f"{uuid.uuid4().hex[:10]}@example.id", "phone": "+6281234567890"}
+
+
+def test_two_anonymous_callers_with_the_same_key_each_get_their_own_result():
+    ani, budi = _member("Ani"), _member("Budi")
+
+    first = _from("198.51.100.7").post("/api/v1/members", ani, format="json", HTTP_IDEMPOTENCY_KEY="signup")
+    second = _from("203.0.113.9").post("/api/v1/members", budi, format="json", HTTP_IDEMPOTENCY_KEY="signup")
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json()["name"] == "Ani" and second.json()["name"] == "Budi"
+    assert first.json()["token"] != second.json()["token"]
+    assert "Idempotent-Replayed" not in second
+
+
+def test_one_anonymous_caller_reusing_a_key_with_another_body_gets_422():
+    caller = _from("198.51.100.7")
+    assert caller.post("/api/v1/members", _member(), format="json", HTTP_IDEMPOTENCY_KEY="k").status_code == 201
+
+    reused = caller.post("/api/v1/members", _member(), format="json", HTTP_IDEMPOTENCY_KEY="k")
+
+    assert reused.status_code == 422
+    assert reused.json()["error"]["code"] == "idempotency_key_reused"
+
+
+@pytest.mark.parametrize(
+    ("path", "secret", "body"),
+    [
+        ("/api/v1/members", "token", _member()),
+        ("/api/v1/merchants", "api_key", {"name": "Warung Kopi", "email": "kopi@merchant.id"}),
+    ],
+)
+def test_a_replayed_registration_answers_the_same_body_without_the_secret(path, secret, body):
+    caller = _from("198.51.100.7")
+    first = caller.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="once")
+
+    again = caller.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="once")
+    elsewhere = _from("203.0.113.9").post(path, body, format="json", HTTP_IDEMPOTENCY_KEY="once")
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == {name: value for name, value in first.json().items() if name != secret}
+    assert elsewhere.status_code == 409  # another address is not a replay: it tries anew, and the email is taken
+    assert secret not in elsewhere.json()
+    owner = APIClient(HTTP_AUTHORIZATION=f"Bearer {first.json()[secret]}")
+    kind = "members" if secret == "token" else "merchants"
+    assert owner.get(f"/api/v1/{kind}/{first.json()['id']}").status_code == 200
+
+
+def test_the_schema_documents_the_idempotency_key_of_every_post(client):
+    paths = client.get("/api/schema/?format=json").json()["paths"]
+    posts = {path: ops["post"] for path, ops in paths.items() if "post" in ops}
+
+    assert posts
+    assert [path for path, op in posts.items() if "Idempotency-Key" not in {p["name"] for p in op["parameters"]}] == []
