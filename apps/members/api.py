@@ -20,7 +20,7 @@ PHONE = r"^\+?[0-9][0-9 \-]{5,18}$"
 class MemberRegisterApi(APIView):
     authentication_classes: list = []
     throttle_classes = [RegistrationThrottle]
-    shown_once = ("token",)  # never stored for an Idempotency-Key replay (blipay.api.idempotency)
+    shown_once = ("token",)  # kept sealed for an Idempotency-Key replay (blipay.api.idempotency)
 
     class Input(serializers.Serializer):
         name = serializers.CharField(max_length=200)
@@ -34,10 +34,9 @@ class MemberRegisterApi(APIView):
         phone = serializers.CharField()
         created_at = serializers.DateTimeField()
         token = serializers.CharField(
-            required=False,
             help_text=(
-                "the member's bearer token; shown only in this first response, and stored only as its hash: "
-                "a replay of the request (same Idempotency-Key and body) answers 201 with the same body without it"
+                "the member's bearer token; stored only as its hash; "
+                "a replay of the request (same Idempotency-Key and body) answers the same body, this field included"
             ),
         )
 

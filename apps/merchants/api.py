@@ -24,7 +24,7 @@ class MerchantOutput(serializers.Serializer):
 class MerchantRegisterApi(APIView):
     authentication_classes: list = []
     throttle_classes = [RegistrationThrottle]
-    shown_once = ("api_key",)  # never stored for an Idempotency-Key replay (blipay.api.idempotency)
+    shown_once = ("api_key",)  # kept sealed for an Idempotency-Key replay (blipay.api.idempotency)
 
     class Input(serializers.Serializer):
         name = serializers.CharField(max_length=200)
@@ -32,10 +32,9 @@ class MerchantRegisterApi(APIView):
 
     class Output(MerchantOutput):
         api_key = serializers.CharField(
-            required=False,
             help_text=(
-                "the merchant's API key; shown only in this first response, and stored only as its hash: "
-                "a replay of the request (same Idempotency-Key and body) answers 201 with the same body without it"
+                "the merchant's API key; stored only as its hash; "
+                "a replay of the request (same Idempotency-Key and body) answers the same body, this field included"
             ),
         )
 

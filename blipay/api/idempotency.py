@@ -10,17 +10,24 @@ Keys are per caller: an authenticated caller's are theirs; an anonymous caller i
 address (``blipay.api.addresses.client_address``, the one the registration limit counts),
 so another anonymous client sending the same key gets a result of its own, never this one's.
 
-A secret a response shows once (a registration's token or API key: the view lists the
-fields in ``shown_once``) is never stored here, so a replay answers the first status and
-body without it: the secret exists only as its hash (``blipay.identity``), and nobody who
-repeats the request, the client or anyone else, is handed it a second time.
+A replay answers the first status and body whole, as the contract says, secrets included:
+a client that lost a registration's answer gets its token or API key by retrying. Those
+fields (the view lists them in ``shown_once``) are never stored readable: they are sealed
+(Fernet) with a key derived from ``SECRET_KEY``, the caller and the Idempotency-Key, and
+the row keeps only the key's hash. So the database, a backup of it, or its reader with
+the ``SECRET_KEY`` too can't open them; only the caller presenting the key again can.
 """
 
+import base64
 import functools
 import hashlib
+import hmac
+import json
 from collections.abc import Callable
 from datetime import timedelta
 
+from cryptography.fernet import Fernet
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework.request import Request
@@ -49,7 +56,7 @@ Handler = Callable[..., Response]
 
 def idempotent(handler: Handler) -> Handler:
     """Decorate an API view's ``post``: honour ``Idempotency-Key`` when the client sends one.
-    Fields named in the view's ``shown_once`` are left out of the stored (replayed) body."""
+    Fields named in the view's ``shown_once`` are stored sealed, openable with the key only."""
 
     @functools.wraps(handler)
     def wrapper(view: APIView, request: Request, *args: object, **kwargs: object) -> Response:
@@ -62,13 +69,16 @@ def idempotent(handler: Handler) -> Handler:
             )
         caller = str(request.user) if request.user.is_authenticated else f"anonymous:{client_address(request.META)}"
         fingerprint = _fingerprint(request)
-        _reserve(caller, key, fingerprint)
+        seal = _seal(caller, key)
+        key_hash = hashlib.sha256(key.encode()).hexdigest()
+        _reserve(caller, key_hash, fingerprint)
         with transaction.atomic():
-            record = _lock(caller, key)
+            record = _lock(caller, key_hash)
             if record.fingerprint != fingerprint:
                 raise IdempotencyKeyReused()
             if record.status_code is not None:
-                return Response(record.body, status=record.status_code, headers={"Idempotent-Replayed": "true"})
+                body = record.body if not record.sealed else {**record.body, **json.loads(seal.decrypt(record.sealed))}
+                return Response(body, status=record.status_code, headers={"Idempotent-Replayed": "true"})
             try:
                 response = handler(view, request, *args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - rendered by the API's one exception handler
@@ -76,8 +86,11 @@ def idempotent(handler: Handler) -> Handler:
             if response.status_code >= 500:
                 transaction.set_rollback(True)
                 return response
-            kept = _without(response.data, getattr(view, "shown_once", ()))
-            IdempotencyRecord.objects.filter(pk=record.pk).update(status_code=response.status_code, body=kept)
+            body, secrets = _split(response.data, getattr(view, "shown_once", ()))
+            sealed = seal.encrypt(json.dumps(secrets).encode()).decode() if secrets else ""
+            IdempotencyRecord.objects.filter(pk=record.pk).update(
+                status_code=response.status_code, body=body, sealed=sealed
+            )
             return response
 
     wrapper.idempotent = True
@@ -90,22 +103,31 @@ def _fingerprint(request: Request) -> str:
     return hashlib.sha256(f"{request.method} {request.path}\n".encode() + request.body).hexdigest()
 
 
-def _without(body: object, secrets: tuple[str, ...]) -> object:
-    if not isinstance(body, dict) or not secrets:
-        return body
-    return {name: value for name, value in body.items() if name not in secrets}
+def _split(body: object, names: tuple[str, ...]) -> tuple[object, dict]:
+    """The body without the fields shown once, and those fields."""
+    if not isinstance(body, dict) or not names:
+        return body, {}
+    return (
+        {name: value for name, value in body.items() if name not in names},
+        {name: body[name] for name in names if name in body},
+    )
 
 
-def _reserve(caller: str, key: str, fingerprint: str) -> None:
+def _seal(caller: str, key: str) -> Fernet:
+    derived = hmac.new(settings.SECRET_KEY.encode(), f"idempotency\0{caller}\0{key}".encode(), "sha256").digest()
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+def _reserve(caller: str, key_hash: str, fingerprint: str) -> None:
     try:
         with transaction.atomic():
-            IdempotencyRecord.objects.create(caller=caller, key=key, fingerprint=fingerprint)
+            IdempotencyRecord.objects.create(caller=caller, key=key_hash, fingerprint=fingerprint)
     except IntegrityError:
         pass  # reserved before: by an earlier try, or by a request still running
 
 
-def _lock(caller: str, key: str) -> IdempotencyRecord:
-    rows = IdempotencyRecord.objects.filter(caller=caller, key=key)
+def _lock(caller: str, key_hash: str) -> IdempotencyRecord:
+    rows = IdempotencyRecord.objects.filter(caller=caller, key=key_hash)
     if connection.features.has_select_for_update_nowait:
         try:
             return rows.select_for_update(nowait=True).get()

@@ -10,7 +10,7 @@ IDEMPOTENCY_KEY = (
     "anything again; with a different body → 422 `idempotency_key_reused`; while the first request "
     "with it is still running → 409 `idempotency_key_in_use`. Kept 48 hours, per caller: an "
     "authenticated caller's keys are its own, an anonymous caller's belong to its client address. "
-    "A secret a response shows once (a registration's `token` or `api_key`) is not in a replay."
+    "A registration's replay carries its `token` or `api_key` too; it is kept encrypted under the key, never readable."
 )
 
 

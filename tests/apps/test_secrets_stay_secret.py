@@ -80,12 +80,15 @@ def _bank(client: APIClient, body: dict, signatures: list[str], *, secret: str |
     )
 
 
-def _register_twice(client: APIClient, path: str, body: dict):
-    """Register, then replay it with the same Idempotency-Key (as a client whose answer got lost)."""
+def _register_twice(client: APIClient, path: str, body: dict) -> tuple:
+    """Register, then replay it with the same Idempotency-Key (as a client whose answer got
+    lost): both answers carry the secret, to the caller that registered."""
     key = str(uuid.uuid4())
     first = client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
-    assert client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=key).status_code == first.status_code == 201
-    return first
+    again = client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=key)
+    assert again.status_code == first.status_code == 201
+    assert again.json() == first.json()
+    return first, again
 
 
 def test_no_secret_appears_in_logs_events_responses_emails_or_database_rows(every_log, tap, settings):
@@ -93,10 +96,12 @@ def test_no_secret_appears_in_logs_events_responses_emails_or_database_rows(ever
     settings.BLIPAY_INTERNAL_KEY_PREVIOUS = "the-previous-internal-key-in-a-rotation"
     RecordingClient.responses = []
     anon = _client()
-    registered = _register_twice(
+    registered, *replayed = _register_twice(
         anon, "/api/v1/members", {"name": "Ani", "email": "ani@example.id", "phone": "+6281234567890"}
     )
-    merchant_registered = _register_twice(anon, "/api/v1/merchants", {"name": "Kopi", "email": "kopi@merchant.id"})
+    merchant_registered, *merchant_replayed = _register_twice(
+        anon, "/api/v1/merchants", {"name": "Kopi", "email": "kopi@merchant.id"}
+    )
     token, api_key = registered.json()["token"], merchant_registered.json()["api_key"]
     drain()
     member, merchant = _client(token), _client(api_key)
@@ -154,10 +159,10 @@ def test_no_secret_appears_in_logs_events_responses_emails_or_database_rows(ever
         "logs": every_log.text + "\n".join(repr(record.__dict__) for record in every_log.records),
         "events on the broker": "\n".join(events),
         "emails": "\n".join(f"{m.subject}\n{m.body}\n{m.extra_headers}" for m in mail.outbox),
-        "responses (but the registrations, which show the secret once)": "\n".join(
+        "responses (but the registrations and their replays, which carry it to its owner)": "\n".join(
             f"{r.status_code} {dict(r.headers)}\n{r.content.decode()}"
             for r in RecordingClient.responses
-            if r not in (registered, merchant_registered)
+            if r not in (registered, merchant_registered, *replayed, *merchant_replayed)
         ),
         "database rows": "\n".join(
             serializers.serialize("json", model.objects.all()) for model in apps.get_models() if model._meta.managed
