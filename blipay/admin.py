@@ -5,7 +5,10 @@ from urllib.parse import urlencode
 from django.contrib import admin
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from blipay.events.choreography import requests_about
 
 admin.site.site_header = "Blipay administration"
 admin.site.site_title = "Blipay admin"
@@ -45,3 +48,37 @@ def admin_link(model: str, object_id: object, text: object = None) -> str:
 def member_link(member_id: object, text: object = None) -> str:
     """A link to the member page (profile, balance, ledger, notifications: the overview's)."""
     return admin_link("overview.memberoverview", member_id, text)
+
+
+def choreography_url(correlation_id: str) -> str:
+    """The admin's picture of everything one request set off (``blipay.events.admin``)."""
+    return reverse("admin:events_choreography", args=[correlation_id])
+
+
+def choreography_links(subject: object, types: list[str]) -> str:
+    """Links to the choreography of each request that emitted an event of ``types`` (names,
+    e.g. "payment.made") about ``subject``, newest first."""
+    requests = requests_about(subject, types)
+    if not requests:
+        return "no event about it is kept in the outbox"
+    return format_html(
+        "<ul>{}</ul>",
+        format_html_join(
+            "",
+            '<li><a href="{}">{}</a> {}</li>',
+            (
+                (
+                    choreography_url(r.correlation_id),
+                    ", ".join(r.types),
+                    f"{timezone.localtime(r.at):%Y-%m-%d %H:%M:%S}",
+                )
+                for r in requests
+            ),
+        ),
+    )
+
+
+def member_requests(member_id: object) -> str:
+    """Links to the choreography of each request that touched the member: registration,
+    profile changes and every balance change (top-ups, payments, refunds, cashback)."""
+    return choreography_links(member_id, ["member.registered", "member.saved", "wallet.balance_changed"])
