@@ -278,3 +278,29 @@ def test_reconcile_is_clean_when_both_sides_agree_and_names_the_member_whose_cop
         call_command("strangler", "reconcile", "notifications", stdout=out)
 
     assert f"different: {member}" in out.getvalue()
+
+
+def test_the_choreography_of_a_request_shows_what_the_service_applied_asked_from_its_own_inbox(extracted, admin_client):
+    request_id = f"reg-{uuid.uuid4().hex[:8]}"
+    email = f"{uuid.uuid4().hex[:10]}@example.id"
+    registered = APIClient().post(
+        "/api/v1/members",
+        {"name": "Ani", "email": email, "phone": "+628123"},
+        format="json",
+        HTTP_X_REQUEST_ID=request_id,
+    )
+    assert registered.status_code == 201
+    drain()
+    in_service = "SELECT headers::jsonb ->> 'destination' FROM received WHERE headers::jsonb ->> 'correlation_id' = %s"
+    wait_until(
+        lambda: (
+            {"member.saved.v1", "member.registered.v1"} <= {row[0] for row in extracted.sql(in_service, (request_id,))}
+        ),
+        message="the service applied the registration",
+    )
+
+    page = admin_client.get(f"/admin/django_outbox_pattern/published/choreography/{request_id}/").content.decode()
+
+    assert f"asked at {extracted.url}" in page
+    assert "@ notifications service</text>" in page  # its own lane, beside the monolith's notifications
+    assert "notifications @ notifications service: member.registered.v1 applied at" in page

@@ -13,6 +13,7 @@ from django_outbox_pattern.models import Received
 from blipay.events.consumers import deliver
 from blipay.events.context import caused_by
 from blipay.events.envelope import Envelope
+from blipay.events.models import ModuleOwner
 from blipay.events.outbox import Outbound, emit
 from tests.eventsink.events import SinkPinged
 from tests.eventsink.models import Switch
@@ -88,3 +89,17 @@ def test_an_event_the_relay_has_not_sent_is_drawn_waiting_and_its_consumers_pend
 
     assert marks(svg, "relay-pending") == ["sink.pinged.v1 is in the outbox, not relayed yet"]
     assert marks(svg, "pending") == ["sink has not applied sink.pinged.v1 yet"]
+
+
+def test_where_a_service_owns_a_module_the_picture_says_its_inbox_is_there_when_it_cannot_ask(staff_client, settings):
+    pings("req-service-1", ("s", False))
+    ModuleOwner.objects.create(module="notifications", owner="notifications", epoch=1, marker_id="m")
+    settings.BLIPAY_SERVICES = {}
+
+    _, page = picture(staff_client, "req-service-1")
+    assert "side effects run in the notifications service" in page
+    assert "not asked, BLIPAY_SERVICES has no address for notifications" in page
+
+    settings.BLIPAY_SERVICES = {"notifications": "http://127.0.0.1:9"}  # nothing listens there
+    _, page = picture(staff_client, "req-service-1")
+    assert "asking http://127.0.0.1:9/internal/trace/req-service-1 failed" in page
