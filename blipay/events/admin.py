@@ -16,7 +16,7 @@ from blipay.admin import ReadOnly, choreography_url
 from blipay.events import relay
 from blipay.events.choreography import InvalidCorrelationId, choreography
 from blipay.events.consumers import deliver
-from blipay.events.diagram import draw, facts
+from blipay.events.diagram import draw, facts, summary
 from blipay.events.envelope import Envelope
 from blipay.events.models import AppliedVersion
 from blipay.events.registry import event_types
@@ -93,6 +93,7 @@ class OutboxAdmin(ReadOnly, admin.ModelAdmin):
                     picture=picture,
                     diagram=draw(picture),
                     facts=facts(picture),
+                    summary=summary(picture),
                     title=f"Choreography of {picture.correlation_id}",
                 )
                 status = 200 if picture.steps else 404

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-from blipay.events.choreography import APPLIED, FAILED, Choreography, Consumer, Delivery, Step
+from blipay.events.choreography import APPLIED, FAILED, PENDING, Choreography, Consumer, Delivery, Step
 
 # Pixels (user units; the SVG scales to the page's width).
 NAMES_WIDTH = 230
@@ -244,6 +244,22 @@ class Fact:
     @property
     def outbox_url(self) -> str:
         return reverse("admin:django_outbox_pattern_published_change", args=[self.step.id])
+
+
+def summary(picture: Choreography) -> str:
+    """One sentence: how many events, what became of their deliveries, how long it all took."""
+    deliveries = [delivery for step in picture.steps for delivery in step.deliveries]
+    retried = sum(1 for delivery in deliveries if delivery.retried)
+    counts = {status: sum(1 for d in deliveries if d.status == status) for status in (APPLIED, FAILED, PENDING)}
+    modules = {delivery.consumer for delivery in deliveries}
+    ends = [delivery.at for delivery in deliveries if delivery.at] + [step.emitted_at for step in picture.steps]
+    took = _duration(max(ends) - picture.steps[0].emitted_at) if picture.steps else "-"
+    return (
+        f"{len(picture.steps)} event{'s' if len(picture.steps) != 1 else ''}, {len(deliveries)} deliveries to "
+        f"{len(modules)} module lane{'s' if len(modules) != 1 else ''}: {counts[APPLIED]} applied "
+        f"({retried} after failed attempts), {counts[FAILED]} dead-lettered, {counts[PENDING]} pending; "
+        f"{took} from the first event to the last thing that happened to one."
+    )
 
 
 def facts(picture: Choreography) -> list[Fact]:

@@ -104,6 +104,7 @@ def test_the_admin_draws_each_event_of_a_payment_and_each_module_that_applied_it
     # The same facts, as a table.
     page = response.content.decode()
     assert page.count('<tr class="fact-applied">') == len(applied)
+    assert f"{len(applied)} applied (0 after failed attempts), 0 dead-lettered, 0 pending" in page
 
 
 def test_an_event_nobody_applied_yet_is_drawn_pending(admin_client, register_member, register_merchant, credit):
