@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from blipay.events.choreography import requests_about
+from blipay.events.context import CORRELATION_ID
 
 admin.site.site_header = "Blipay administration"
 admin.site.site_title = "Blipay admin"
@@ -52,6 +53,9 @@ def member_link(member_id: object, text: object = None) -> str:
 
 def choreography_url(correlation_id: str) -> str:
     """The admin's picture of everything one request set off (``blipay.events.admin``)."""
+    if not CORRELATION_ID.match(correlation_id):
+        # No event should carry one, but a link must not break a page: the form says what's wrong.
+        return reverse("admin:events_choreography_find") + f"?{urlencode({'correlation_id': correlation_id})}"
     return reverse("admin:events_choreography", args=[correlation_id])
 
 

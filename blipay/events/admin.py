@@ -54,7 +54,11 @@ class OutboxAdmin(ReadOnly, admin.ModelAdmin):
     @admin.display(description="correlation id")
     def correlation_id(self, row: Published) -> str:
         correlation_id = row.body.get("correlation_id", "")
-        return format_html('<a href="{}">{}</a>', choreography_url(correlation_id), correlation_id)
+        return (
+            format_html('<a href="{}">{}</a>', choreography_url(correlation_id), correlation_id)
+            if correlation_id
+            else ""
+        )
 
     def get_urls(self) -> list[URLPattern]:
         # Before the model's own URLs: "<object id>/" would take "choreography/" otherwise.
@@ -143,7 +147,12 @@ class InboxAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.display(description="correlation id")
     def correlation_id(self, row: Received) -> str:
-        return (row.headers or {}).get("correlation_id", "")
+        correlation_id = (row.headers or {}).get("correlation_id", "")
+        return (
+            format_html('<a href="{}">{}</a>', choreography_url(correlation_id), correlation_id)
+            if correlation_id
+            else ""
+        )
 
     @admin.display(description="error")
     def error(self, row: Received) -> str:
