@@ -147,6 +147,7 @@ class Step:
     subject: str
     sequence: int
     emitter: Consumer  # the module that emitted it, where it runs
+    origin: str  # the deployment whose outbox holds it
     emitted_at: datetime
     relay_status: str  # sent, pending, failed, or unknown (only an inbox had it)
     relay_attempts: int
@@ -243,7 +244,8 @@ def choreography(correlation_id: str) -> Choreography:
     for deployment, trace in traces.items():
         for row in trace.inbox:
             inboxes.setdefault(Consumer(row.module, deployment), {})[row.event_id] = row
-    subscribed = {consumer: set(routing_keys(consumer.module)) for consumer in consumers}
+    consumers += [consumer for consumer in inboxes if consumer not in consumers]  # handlers since removed
+    subscribed = {consumer: _bindings(consumer.module) for consumer in consumers}
     for step in ordered:
         for consumer in consumers:
             row = inboxes.get(consumer, {}).get(step.id)
@@ -262,6 +264,18 @@ def choreography(correlation_id: str) -> Choreography:
     )
 
 
+def deployment_name(deployment: str) -> str:
+    return "the monolith" if deployment == MONOLITH else f"the {deployment} service"
+
+
+def _bindings(module: str) -> set[str]:
+    """The routing keys ``module`` takes here (none for a module with no handlers any more)."""
+    try:
+        return set(routing_keys(module))
+    except LookupError:
+        return set()
+
+
 def _step(row: OutboxRow, deployment: str) -> Step:
     body = row.body
     return Step(
@@ -271,6 +285,7 @@ def _step(row: OutboxRow, deployment: str) -> Step:
         subject=str(body["subject"]),
         sequence=int(body["sequence"]),
         emitter=Consumer(str(body.get("source", "")).removeprefix("blipay."), deployment),
+        origin=deployment,
         emitted_at=row.added,
         relay_status=row.relay_status,
         relay_attempts=row.relay_attempts,
@@ -302,7 +317,9 @@ def _handler_of(step: Step) -> Consumer:
     the cause (a module may emit another's types)."""
     if step.parent is None:
         return step.emitter
-    applied = [d.consumer for d in step.parent.deliveries if d.status == APPLIED]
+    applied = [
+        d.consumer for d in step.parent.deliveries if d.status == APPLIED and d.consumer.deployment == step.origin
+    ]
     if step.emitter in applied or len(applied) != 1:
         return step.emitter
     return applied[0]
@@ -353,7 +370,8 @@ def _ask_service(service: str, modules: list[str], correlation_id: str, notes: l
     except (urllib3.exceptions.HTTPError, ValueError, KeyError, TypeError) as exc:
         notes.append(f"{where}; asking {base}{path} failed: {exc}")
         return None
-    notes.append(f"{where}: asked at {base}, its lanes are marked “@ {service} service”.")
+    owners = ", ".join(f"the side effects of {module} run in {deployment_name(owner_of(module))}" for module in modules)
+    notes.append(f"{where}: asked at {base}, its lanes are marked “@ {service} service” ({owners}).")
     return trace
 
 

@@ -12,11 +12,21 @@ it), then a line back out to every module that takes it, with a mark per module:
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-from blipay.events.choreography import APPLIED, FAILED, PENDING, Choreography, Consumer, Delivery, Step
+from blipay.events.choreography import (
+    APPLIED,
+    FAILED,
+    PENDING,
+    Choreography,
+    Consumer,
+    Delivery,
+    Step,
+    deployment_name,
+)
 
 # Pixels (user units; the SVG scales to the page's width).
 NAMES_WIDTH = 230
@@ -170,7 +180,7 @@ def draw(picture: Choreography) -> Diagram:
                     emitter_x,
                     y,
                     "cause",
-                    f"{step.emitter.module}'s handler of {step.parent.type} emitted {step.type}",
+                    f"the {step.emitter.module} handler of {step.parent.type} emitted {step.type}",
                 )
             )
         diagram.marks.append(Mark(emitter_x, y, "emit", "", f"{step.emitter.name} emitted {step.routing_key}"))
@@ -243,6 +253,9 @@ class Fact:
 
     @property
     def outbox_url(self) -> str:
+        """The event's row in this deployment's outbox admin ("" when another deployment's outbox has it)."""
+        if self.step.origin != settings.BLIPAY_DEPLOYMENT:
+            return ""
         return reverse("admin:django_outbox_pattern_published_change", args=[self.step.id])
 
 
@@ -281,8 +294,8 @@ def _relay(step: Step) -> tuple[str, str, str]:
         return "relay-failed", f"RELAY FAILED ({attempts})", f"the broker refused {step.routing_key} {attempts}"
     if step.relay_status == "pending":
         return "relay-pending", "waiting for the relay", f"{step.routing_key} is in the outbox, not relayed yet"
-    where = step.emitter.deployment
-    return "relay-unknown", f"in {where}'s outbox", f"emitted by {where}: its outbox is in its own database"
+    where = deployment_name(step.origin)
+    return "relay-unknown", f"in {where}'s outbox", f"emitted in {where}: its outbox is in its own database"
 
 
 def _delivery(step: Step, delivery: Delivery) -> tuple[str, str, str]:

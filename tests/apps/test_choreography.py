@@ -100,7 +100,7 @@ def test_the_admin_draws_each_event_of_a_payment_and_each_module_that_applied_it
     ]
     # The chain: the promotions handler of payment.made emitted cashback.granted.
     causes = [line.find(f"{SVG}title").text for line in svg.iter(f"{SVG}line") if line.get("class") == "l-cause"]
-    assert "promotions's handler of payment.made emitted cashback.granted" in causes
+    assert "the promotions handler of payment.made emitted cashback.granted" in causes
     # The same facts, as a table.
     page = response.content.decode()
     assert page.count('<tr class="fact-applied">') == len(applied)

@@ -302,5 +302,6 @@ def test_the_choreography_of_a_request_shows_what_the_service_applied_asked_from
     page = admin_client.get(f"/admin/django_outbox_pattern/published/choreography/{request_id}/").content.decode()
 
     assert f"asked at {extracted.url}" in page
+    assert "the side effects of notifications run in the monolith" in page  # no handover in this test
     assert "@ notifications service</text>" in page  # its own lane, beside the monolith's notifications
     assert "notifications @ notifications service: member.registered.v1 applied at" in page

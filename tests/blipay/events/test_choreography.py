@@ -64,7 +64,7 @@ def test_a_dead_lettered_delivery_is_drawn_as_one_with_its_attempts_and_error(co
     assert len(marks(svg, "applied")) == 2  # the fine ping and its echo
     assert page.count('<tr class="fact-dead-lettered">') == 1
     causes = [line.find(f"{SVG}title").text for line in svg.iter(f"{SVG}line") if line.get("class") == "l-cause"]
-    assert causes == ["sink's handler of sink.pinged emitted sink.saved"]
+    assert causes == ["the sink handler of sink.pinged emitted sink.saved"]
 
 
 def test_a_delivery_applied_after_failing_is_drawn_retried(consumer, staff_client):
