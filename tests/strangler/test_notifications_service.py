@@ -18,7 +18,7 @@ from rest_framework.test import APIClient
 
 from apps.notifications.models import Notification
 from blipay.events.consumers import consumers_in_threads, drain
-from blipay.identity.internal import Caller, sign
+from blipay.identity.internal import Caller, sign, signed_get
 from strangler import shadow, traffic
 from strangler.models import Comparison
 from tests.helpers import wait_until
@@ -305,3 +305,5 @@ def test_the_choreography_of_a_request_shows_what_the_service_applied_asked_from
     assert "the side effects of notifications run in the monolith" in page  # no handover in this test
     assert "@ notifications service</text>" in page  # its own lane, beside the monolith's notifications
     assert "notifications @ notifications service: member.registered.v1 applied at" in page
+    refused = signed_get(extracted.url, "/internal/trace/bad!id")
+    assert refused.status == 400 and refused.json()["error"]["code"] == "validation_error"

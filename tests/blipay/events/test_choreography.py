@@ -103,3 +103,12 @@ def test_where_a_service_owns_a_module_the_picture_says_its_inbox_is_there_when_
     settings.BLIPAY_SERVICES = {"notifications": "http://127.0.0.1:9"}  # nothing listens there
     _, page = picture(staff_client, "req-service-1")
     assert "asking http://127.0.0.1:9/internal/trace/req-service-1 failed" in page
+
+
+def test_the_internal_trace_refuses_a_request_the_monolith_did_not_sign(client):
+    pings("req-internal-1", ("x", False))
+
+    answer = client.get("/internal/trace/req-internal-1")
+
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "unauthenticated"
