@@ -1,5 +1,6 @@
 """Pieces every module's admin uses. Modules may import the platform, not each other."""
 
+from datetime import datetime
 from urllib.parse import urlencode
 
 from django.contrib import admin
@@ -59,10 +60,10 @@ def choreography_url(correlation_id: str) -> str:
     return reverse("admin:events_choreography", args=[correlation_id])
 
 
-def choreography_links(subject: object, types: list[str]) -> str:
+def choreography_links(subject: object, types: list[str], *, since: datetime | None) -> str:
     """Links to the choreography of each request that emitted an event of ``types`` (names,
-    e.g. "payment.made") about ``subject``, newest first."""
-    requests = requests_about(subject, types)
+    e.g. "payment.made") about ``subject`` since it was created, newest first."""
+    requests = requests_about(subject, types, since=since)
     if not requests:
         return "no event about it is kept in the outbox"
     return format_html(
@@ -82,7 +83,9 @@ def choreography_links(subject: object, types: list[str]) -> str:
     )
 
 
-def member_requests(member_id: object) -> str:
-    """Links to the choreography of each request that touched the member: registration,
-    profile changes and every balance change (top-ups, payments, refunds, cashback)."""
-    return choreography_links(member_id, ["member.registered", "member.saved", "wallet.balance_changed"])
+def member_requests(member_id: object, *, since: datetime | None) -> str:
+    """Links to the choreography of each request that touched the member (registered at
+    ``since``): registration, profile changes and every balance change (top-ups, payments,
+    refunds, cashback)."""
+    types = ["member.registered", "member.saved", "wallet.balance_changed"]
+    return choreography_links(member_id, types, since=since)

@@ -23,4 +23,4 @@ class MemberAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.display(description="requests (choreography)")
     def requests(self, member: Member) -> str:
-        return member_requests(member.id)
+        return member_requests(member.id, since=member.created_at)

@@ -32,7 +32,7 @@ class MemberOverviewAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.display(description="requests (choreography)")
     def requests(self, row: MemberOverview) -> str:
-        return member_requests(row.member_id)
+        return member_requests(row.member_id, since=row.created_at)
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None

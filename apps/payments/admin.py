@@ -64,7 +64,7 @@ class TopUpAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.display(description="requests (choreography)")
     def requests(self, topup: TopUp) -> str:
-        return choreography_links(topup.id, ["topup.saved"])
+        return choreography_links(topup.id, ["topup.saved"], since=topup.created_at)
 
 
 class ResultFilter(admin.SimpleListFilter):
@@ -204,7 +204,7 @@ class PaymentAdmin(ReadOnly, admin.ModelAdmin):
     @admin.display(description="requests (choreography)")
     def requests(self, payment: Payment) -> str:
         # The payment's own request and each refund's (a refund saves the payment again).
-        return choreography_links(payment.id, ["payment.saved", "payment.made"])
+        return choreography_links(payment.id, ["payment.saved", "payment.made"], since=payment.created_at)
 
 
 @admin.register(Refund)
@@ -225,7 +225,7 @@ class RefundAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.display(description="requests (choreography)")
     def requests(self, refund: Refund) -> str:
-        return choreography_links(refund.id, ["refund.saved"])
+        return choreography_links(refund.id, ["refund.saved"], since=refund.created_at)
 
 
 @admin.register(MerchantReplica)

@@ -385,14 +385,17 @@ class Request:
     types: list[str]
 
 
-def requests_about(subject: object, types: list[str], *, limit: int = 20) -> list[Request]:
+def requests_about(
+    subject: object, types: list[str], *, since: datetime | None = None, limit: int = 20
+) -> list[Request]:
     """The newest ``limit`` requests that emitted an event of ``types`` (names, any version)
-    about ``subject``, newest first, as far as the outbox still keeps them."""
-    rows = (
-        Published.objects.filter(body__subject=str(subject), body__type__in=types)
-        .order_by("-added")
-        .values_list("body__correlation_id", "body__type", "added")[: limit * 4]
-    )
+    about ``subject``, newest first, as far as the outbox still keeps them. ``since`` (when
+    the subject was created) keeps the search to the outbox's rows from then on: ``added``
+    is indexed, the envelope's fields are not."""
+    rows = Published.objects.filter(body__subject=str(subject), body__type__in=types)
+    if since is not None:
+        rows = rows.filter(added__gte=since)
+    rows = rows.order_by("-added").values_list("body__correlation_id", "body__type", "added")[: limit * 4]
     found: dict[str, Request] = {}
     for correlation_id, kind, added in rows:
         request = found.get(correlation_id)
