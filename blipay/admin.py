@@ -70,12 +70,12 @@ def choreography_links(subject: object, types: list[str], *, since: datetime | N
         "<ul>{}</ul>",
         format_html_join(
             "",
-            '<li><a href="{}">{}</a> {}</li>',
+            '<li><a href="{}">{}</a>: the request emitted {}</li>',
             (
                 (
                     choreography_url(r.correlation_id),
-                    ", ".join(r.types),
                     f"{timezone.localtime(r.at):%Y-%m-%d %H:%M:%S}",
+                    ", ".join(r.emitted) or "(not kept)",
                 )
                 for r in requests
             ),

@@ -377,12 +377,12 @@ def _ask_service(service: str, modules: list[str], correlation_id: str, notes: l
 
 @dataclass(frozen=True)
 class Request:
-    """A request that emitted events about one aggregate: its correlation id, when it first
-    did, and which of those events."""
+    """A request that emitted events about one aggregate: its correlation id, when, and the
+    events the request itself emitted (what it did, before any module reacted)."""
 
     correlation_id: str
     at: datetime
-    types: list[str]
+    emitted: list[str]
 
 
 def requests_about(
@@ -392,19 +392,18 @@ def requests_about(
     about ``subject``, newest first, as far as the outbox still keeps them. ``since`` (when
     the subject was created) keeps the search to the outbox's rows from then on: ``added``
     is indexed, the envelope's fields are not."""
-    rows = Published.objects.filter(body__subject=str(subject), body__type__in=types)
-    if since is not None:
-        rows = rows.filter(added__gte=since)
-    rows = rows.order_by("-added").values_list("body__correlation_id", "body__type", "added")[: limit * 4]
-    found: dict[str, Request] = {}
-    for correlation_id, kind, added in rows:
-        request = found.get(correlation_id)
-        if request is None:
-            if len(found) == limit:
-                continue
-            request = found[correlation_id] = Request(correlation_id, added, [])
-        if kind not in request.types:
-            request.types.insert(0, kind)
-        if added < request.at:
-            found[correlation_id] = Request(correlation_id, added, request.types)
-    return list(found.values())
+    rows = Published.objects.filter(added__gte=since) if since is not None else Published.objects.all()
+    about = (
+        rows.filter(body__subject=str(subject), body__type__in=types)
+        .order_by("-added")
+        .values_list("body__correlation_id", "added")[: limit * 4]
+    )
+    newest: dict[str, datetime] = {}
+    for correlation_id, added in about:
+        if correlation_id not in newest and len(newest) < limit:
+            newest[correlation_id] = added
+    emitted: dict[str, list[str]] = {correlation_id: [] for correlation_id in newest}
+    roots = rows.filter(body__correlation_id__in=list(newest), body__causation_id=None).order_by("added")
+    for correlation_id, kind in roots.values_list("body__correlation_id", "body__type"):
+        emitted[correlation_id].append(kind)
+    return [Request(correlation_id, at, emitted[correlation_id]) for correlation_id, at in newest.items()]

@@ -137,6 +137,12 @@ def test_the_payment_topup_refund_and_member_pages_link_to_their_requests_choreo
         for correlation_id in requests:
             assert f'href="{picture_url(correlation_id)}"' in html, (page, correlation_id)
 
+    # Each link says what the request itself did.
+    payment_page = admin_client.get(f"/admin/payments/payment/{payment['id']}/change/").content.decode()
+    said = dict(re.findall(r'choreography/([^/]+)/">[^<]+</a>: the request emitted ([^<]+)</li>', payment_page))
+    assert "payment.made" in said[pay_id] and "refund.saved" not in said[pay_id]
+    assert "refund.saved" in said[refund_id]
+
     topup_page = admin_client.get(f"/admin/payments/topup/{paid['topup']['id']}/change/").content.decode()
     topup_requests = Published.objects.filter(body__subject=paid["topup"]["id"]).values_list(
         "body__correlation_id", flat=True
