@@ -176,6 +176,9 @@ def test_only_staff_allowed_to_read_the_outbox_see_the_picture(client, paid):
 
 
 def test_a_malformed_correlation_id_is_refused_with_a_message_and_an_unknown_one_found_missing(admin_client):
+    asking = admin_client.get("/admin/django_outbox_pattern/published/choreography/")
+    assert asking.status_code == 200 and 'name="correlation_id"' in asking.content.decode()
+
     refused = admin_client.get(picture_url("not an id!"))
     assert refused.status_code == 400
     assert "is not a correlation id" in refused.content.decode()
