@@ -60,6 +60,13 @@ def choreography_url(correlation_id: str) -> str:
     return reverse("admin:events_choreography", args=[correlation_id])
 
 
+def choreography_link(correlation_id: str) -> str:
+    """The correlation id, as a link to its picture ("" for none)."""
+    if not correlation_id:
+        return ""
+    return format_html('<a href="{}">{}</a>', choreography_url(correlation_id), correlation_id)
+
+
 def choreography_links(subject: object, types: list[str], *, since: datetime | None) -> str:
     """Links to the choreography of each request that emitted an event of ``types`` (names,
     e.g. "payment.made") about ``subject`` since it was created, newest first."""

@@ -12,7 +12,7 @@ from django.utils.text import Truncator
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published, Received
 
-from blipay.admin import ReadOnly, choreography_url
+from blipay.admin import ReadOnly, choreography_link, choreography_url
 from blipay.events import relay
 from blipay.events.choreography import InvalidCorrelationId, choreography
 from blipay.events.consumers import deliver
@@ -53,12 +53,7 @@ class OutboxAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.display(description="correlation id")
     def correlation_id(self, row: Published) -> str:
-        correlation_id = row.body.get("correlation_id", "")
-        return (
-            format_html('<a href="{}">{}</a>', choreography_url(correlation_id), correlation_id)
-            if correlation_id
-            else ""
-        )
+        return choreography_link(row.body.get("correlation_id", ""))
 
     def get_urls(self) -> list[URLPattern]:
         # Before the model's own URLs: "<object id>/" would take "choreography/" otherwise.
@@ -147,12 +142,7 @@ class InboxAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.display(description="correlation id")
     def correlation_id(self, row: Received) -> str:
-        correlation_id = (row.headers or {}).get("correlation_id", "")
-        return (
-            format_html('<a href="{}">{}</a>', choreography_url(correlation_id), correlation_id)
-            if correlation_id
-            else ""
-        )
+        return choreography_link((row.headers or {}).get("correlation_id", ""))
 
     @admin.display(description="error")
     def error(self, row: Received) -> str:

@@ -1,11 +1,12 @@
 """The backbone's internal endpoints, answered to the monolith only (signed requests): has
 this deployment applied an event (a backfill's or a handover's marker), what did it emit
-and apply of one request's events (the admin's choreography picture), and what does a module's data
-add up to here (reconciliation)."""
+and apply of one request's events (the admin's choreography picture), and what does a
+module's data add up to here (reconciliation)."""
 
 from django.http import HttpRequest, JsonResponse
 from django_outbox_pattern.models import Received
 
+from blipay.api.errors import error_body
 from blipay.events.choreography import InvalidCorrelationId, local_trace, validate_correlation_id
 from blipay.events.digests import digest
 from blipay.events.inbox import inbox_id
@@ -19,12 +20,11 @@ def inbox_has(request: HttpRequest, module: str, event_id: str) -> JsonResponse:
 
 
 @signed_only
-def inbox_trace(request: HttpRequest, correlation_id: str) -> JsonResponse:
+def request_trace(request: HttpRequest, correlation_id: str) -> JsonResponse:
     try:
         correlation_id = validate_correlation_id(correlation_id)
     except InvalidCorrelationId as exc:
-        error = {"code": "validation_error", "message": str(exc), "fields": {"correlation_id": [str(exc)]}}
-        return JsonResponse({"error": error}, status=400)
+        return JsonResponse(error_body("validation_error", str(exc), {"correlation_id": [str(exc)]}), status=400)
     return JsonResponse({"correlation_id": correlation_id, **local_trace(correlation_id).to_dict()})
 
 
