@@ -27,6 +27,7 @@ from blipay.events.choreography import (
     Step,
     deployment_name,
 )
+from blipay.events.control import MONOLITH
 
 # Pixels (user units; the SVG scales to the page's width).
 NAMES_WIDTH = 230
@@ -158,10 +159,13 @@ def draw(picture: Choreography) -> Diagram:
 
     request_x, outbox_x = lane_x(0), lane_x(len(consumers) + 1)
     x_of = {consumer: lane_x(index + 1) for index, consumer in enumerate(consumers)}
-    diagram.lanes.append(Lane(request_x, "HTTP request", _short(picture.correlation_id, 18), "request"))
+    # Usually an HTTP request (its X-Request-ID); a command starts a chain of its own too.
+    diagram.lanes.append(Lane(request_x, "request", _short(picture.correlation_id, 18), "request"))
     for consumer, x in x_of.items():
-        where = "monolith" if consumer.deployment == "monolith" else f"@ {consumer.deployment} service"
-        diagram.lanes.append(Lane(x, consumer.module, where, "module" if where == "monolith" else "service"))
+        if consumer.deployment == MONOLITH:
+            diagram.lanes.append(Lane(x, consumer.module, "monolith", "module"))
+        else:
+            diagram.lanes.append(Lane(x, consumer.module, f"@ {consumer.deployment} service", "service"))
     diagram.lanes.append(Lane(outbox_x, "outbox", "relay → broker", "outbox"))
 
     deliver_y: dict[tuple[str, Consumer], int] = {}
@@ -291,7 +295,11 @@ def _relay(step: Step) -> tuple[str, str, str]:
     if step.relay_status == "sent":
         return "sent", f"relayed ({attempts})", f"{step.routing_key} relayed to the broker after {attempts}"
     if step.relay_status == "failed":
-        return "relay-failed", f"RELAY FAILED ({attempts})", f"the broker refused {step.routing_key} {attempts}"
+        return (
+            "relay-failed",
+            f"RELAY FAILED ({attempts})",
+            f"the broker refused {step.routing_key} {attempts}: failed for good until retried from the outbox list",
+        )
     if step.relay_status == "pending":
         return "relay-pending", "waiting for the relay", f"{step.routing_key} is in the outbox, not relayed yet"
     where = deployment_name(step.origin)

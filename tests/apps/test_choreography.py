@@ -91,7 +91,7 @@ def test_the_admin_draws_each_event_of_a_payment_and_each_module_that_applied_it
     }
     assert {"promotions", "wallet", "notifications", "overview"} <= consumers
     lanes = texts(svg, "lane-title")
-    assert lanes[0] == "HTTP request" and lanes[-1] == "outbox"
+    assert lanes[0] == "request" and lanes[-1] == "outbox"
     assert consumers <= set(lanes)
     applied = [g for g in svg.iter(f"{SVG}g") if "mark-applied" in g.get("class", "")]
     assert len(applied) == Received.objects.filter(headers__correlation_id=pay_id).count()
