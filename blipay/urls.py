@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from blipay.events.views import inbox_has, module_digest
+from blipay.events.views import inbox_has, module_digest, request_trace
 
 MODULES_WITH_ENDPOINTS = ["members", "merchants", "wallet", "payments", "notifications", "promotions"]
 
@@ -18,6 +18,7 @@ urlpatterns = [
         if module in settings.BLIPAY_MODULES
     ),
     path("internal/inbox/<str:module>/<str:event_id>", inbox_has, name="internal-inbox"),
+    path("internal/trace/<str:correlation_id>", request_trace, name="internal-trace"),
     path("internal/digest/<str:module>", module_digest, name="internal-digest"),
 ]
 if "strangler" in settings.INSTALLED_APPS:

@@ -36,7 +36,7 @@ from blipay.events.digests import digest
 from blipay.events.inbox import inbox_id
 from blipay.events.outbox import Outbound, emit, envelope_of
 from blipay.events.subscriptions import consuming_modules, routing_keys
-from blipay.identity.internal import Caller, sign
+from blipay.identity.internal import signed_get
 from strangler.routes import RouteError
 
 
@@ -128,15 +128,6 @@ def handover(module: str, *, to: str, timeout: float = 60) -> str:
     return envelope.id
 
 
-_http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=2, read=10))
-
-
-def _internal_get(base: str, path: str) -> urllib3.BaseHTTPResponse:
-    """GET a service's internal endpoint, signed as the monolith (no caller)."""
-    headers = {"X-Blipay-Identity": sign(method="GET", path=path, query="", body=b"", caller=Caller(None, None))}
-    return _http.request("GET", base + path, headers=headers)
-
-
 def wait_applied(base: str, module: str, event_id: str, *, timeout: float) -> None:
     """Wait until the service at ``base`` has ``event_id`` in ``module``'s inbox."""
     path = f"/internal/inbox/{module}/{event_id}"
@@ -144,7 +135,7 @@ def wait_applied(base: str, module: str, event_id: str, *, timeout: float) -> No
     last = "no answer"
     while time.monotonic() < deadline:
         try:
-            answer = _internal_get(base, path)
+            answer = signed_get(base, path)
             if answer.status == 200:
                 return
             last = f"{answer.status} {json.loads(answer.data or b'{}')}"
@@ -173,7 +164,7 @@ def reconcile(module: str) -> Reconciliation:
     hash): it must be clean before the monolith's path is retired."""
     base = _service_url(service_of(module))
     path = f"/internal/digest/{module}"
-    answer = _internal_get(base, path)
+    answer = signed_get(base, path)
     if answer.status != 200:
         raise RouteError(f"the service answered {answer.status} to {path}: {answer.data[:200]!r}")
     theirs = json.loads(answer.data)["subjects"]

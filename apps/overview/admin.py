@@ -10,7 +10,7 @@ from django.contrib.admin.utils import unquote
 from django.http import HttpRequest, HttpResponse
 
 from apps.overview.models import MemberOverview, NotificationLine, TransactionLine
-from blipay.admin import ReadOnly, admin_link, admin_url, member_link
+from blipay.admin import ReadOnly, admin_link, admin_url, member_link, member_requests
 from blipay.money import rupiah
 
 LINES_ON_MEMBER_PAGE = 20
@@ -22,13 +22,17 @@ class MemberOverviewAdmin(ReadOnly, admin.ModelAdmin):
     search_fields = ("name", "email", "phone", "=member_id")
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
-    fields = ("member_id", "name", "email", "phone", "created_at", "balance_shown", "updated_at")
-    readonly_fields = ("balance_shown",)
+    fields = ("member_id", "name", "email", "phone", "created_at", "balance_shown", "updated_at", "requests")
+    readonly_fields = ("balance_shown", "requests")
     show_full_result_count = False
 
     @admin.display(description="balance", ordering="balance")
     def balance_shown(self, row: MemberOverview) -> str:
         return rupiah(row.balance)
+
+    @admin.display(description="requests (choreography)")
+    def requests(self, row: MemberOverview) -> str:
+        return member_requests(row.member_id, since=row.created_at)
 
     def change_view(
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None

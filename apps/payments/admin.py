@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from apps.payments.api import bank_answer
 from apps.payments.models import BankNotification, MerchantReplica, Payment, Refund, TopUp
 from apps.payments.services import BankConfirmation
-from blipay.admin import ReadOnly, admin_link, admin_url, member_link
+from blipay.admin import ReadOnly, admin_link, admin_url, choreography_links, member_link
 from blipay.money import rupiah
 
 
@@ -43,8 +43,9 @@ class TopUpAdmin(ReadOnly, admin.ModelAdmin):
         "version",
         "created_at",
         "bank_notifications",
+        "requests",
     )
-    readonly_fields = ("member", "bank_notifications")
+    readonly_fields = ("member", "bank_notifications", "requests")
     show_full_result_count = False
 
     @admin.display(description="member", ordering="member_id")
@@ -60,6 +61,10 @@ class TopUpAdmin(ReadOnly, admin.ModelAdmin):
         count = BankNotification.objects.filter(reference=topup.reference).count()
         url = admin_url("payments.banknotification", reference=topup.reference)
         return format_html('<a href="{}">{} received for {}</a>', url, count, topup.reference)
+
+    @admin.display(description="requests (choreography)")
+    def requests(self, topup: TopUp) -> str:
+        return choreography_links(topup.id, ["topup.saved"], since=topup.created_at)
 
 
 class ResultFilter(admin.SimpleListFilter):
@@ -170,8 +175,9 @@ class PaymentAdmin(ReadOnly, admin.ModelAdmin):
         "status",
         "version",
         "created_at",
+        "requests",
     )
-    readonly_fields = ("member", "merchant")
+    readonly_fields = ("member", "merchant", "requests")
     inlines = (RefundInline,)
     show_full_result_count = False
 
@@ -195,6 +201,11 @@ class PaymentAdmin(ReadOnly, admin.ModelAdmin):
     def refunded_shown(self, payment: Payment) -> str:
         return rupiah(payment.refunded_amount)
 
+    @admin.display(description="requests (choreography)")
+    def requests(self, payment: Payment) -> str:
+        # The payment's own request and each refund's (a refund saves the payment again).
+        return choreography_links(payment.id, ["payment.saved", "payment.made"], since=payment.created_at)
+
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnly, admin.ModelAdmin):
@@ -204,12 +215,17 @@ class RefundAdmin(ReadOnly, admin.ModelAdmin):
     list_select_related = ("payment",)
     date_hierarchy = "created_at"
     ordering = ("-created_at",)
-    fields = ("id", "payment", "amount", "reason", "status", "created_at")
+    fields = ("id", "payment", "amount", "reason", "status", "created_at", "requests")
+    readonly_fields = ("requests",)
     show_full_result_count = False
 
     @admin.display(description="amount", ordering="amount")
     def amount_shown(self, refund: Refund) -> str:
         return rupiah(refund.amount)
+
+    @admin.display(description="requests (choreography)")
+    def requests(self, refund: Refund) -> str:
+        return choreography_links(refund.id, ["refund.saved"], since=refund.created_at)
 
 
 @admin.register(MerchantReplica)

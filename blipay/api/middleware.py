@@ -3,16 +3,13 @@
 also say which deployment served them (``X-Served-By``), unless the strangler already
 set it for an answer it forwarded."""
 
-import re
 import uuid
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
-from blipay.events.context import caused_by
-
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+from blipay.events.context import CORRELATION_ID, caused_by
 
 
 class RequestIDMiddleware:
@@ -22,7 +19,7 @@ class RequestIDMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         offered = request.headers.get("X-Request-ID", "")
         # An id we can't safely log or put in a header is replaced, not trusted.
-        request_id = offered if _REQUEST_ID.match(offered) else str(uuid.uuid4())
+        request_id = offered if CORRELATION_ID.match(offered) else str(uuid.uuid4())
         request.request_id = request_id
         with caused_by(correlation_id=request_id, causation_id=None, traceparent=request.headers.get("traceparent")):
             response = self.get_response(request)

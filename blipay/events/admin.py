@@ -2,16 +2,21 @@
 
 from django.apps import apps
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published, Received
 
-from blipay.admin import ReadOnly
+from blipay.admin import ReadOnly, choreography_link, choreography_url
 from blipay.events import relay
+from blipay.events.choreography import InvalidCorrelationId, choreography
 from blipay.events.consumers import deliver
+from blipay.events.diagram import draw, facts, summary
 from blipay.events.envelope import Envelope
 from blipay.events.models import AppliedVersion
 from blipay.events.registry import event_types
@@ -48,7 +53,50 @@ class OutboxAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.display(description="correlation id")
     def correlation_id(self, row: Published) -> str:
-        return row.body.get("correlation_id", "")
+        return choreography_link(row.body.get("correlation_id", ""))
+
+    def get_urls(self) -> list[URLPattern]:
+        # Before the model's own URLs: "<object id>/" would take "choreography/" otherwise.
+        return [
+            path("choreography/", self.admin_site.admin_view(self.choreography_view), name="events_choreography_find"),
+            path(
+                "choreography/<str:correlation_id>/",
+                self.admin_site.admin_view(self.choreography_view),
+                name="events_choreography",
+            ),
+            *super().get_urls(),
+        ]
+
+    def choreography_view(self, request: HttpRequest, correlation_id: str | None = None) -> HttpResponse:
+        """The picture of one request: every event, who emitted and who applied each, when."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        asked = request.GET.get("correlation_id", "").strip()
+        if correlation_id is None and asked and "/" not in asked:
+            return HttpResponseRedirect(choreography_url(asked))  # the form's answer, at its own address
+        correlation_id = correlation_id if correlation_id is not None else asked or None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Choreography of a request",
+            "opts": self.model._meta,
+            "correlation_id": correlation_id or "",
+        }
+        status = 200
+        if correlation_id is not None:
+            try:
+                picture = choreography(correlation_id)
+            except InvalidCorrelationId as exc:
+                context["error"], status = str(exc), 400
+            else:
+                context.update(
+                    picture=picture,
+                    diagram=draw(picture),
+                    facts=facts(picture),
+                    summary=summary(picture),
+                    title=f"Choreography of {picture.correlation_id}",
+                )
+                status = 200 if picture.steps else 404
+        return TemplateResponse(request, "admin/events/choreography.html", context, status=status)
 
     @admin.action(description="Send the selected failed events again")
     def retry_failed(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -94,7 +142,7 @@ class InboxAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.display(description="correlation id")
     def correlation_id(self, row: Received) -> str:
-        return (row.headers or {}).get("correlation_id", "")
+        return choreography_link((row.headers or {}).get("correlation_id", ""))
 
     @admin.display(description="error")
     def error(self, row: Received) -> str:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
+import urllib3
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
@@ -170,3 +171,13 @@ def _first_use(nonce: str) -> bool:
             [nonce, now + timedelta(seconds=2 * MAX_AGE + 5)],
         )
         return cursor.fetchone() is not None
+
+
+_http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=2, read=10))
+
+
+def signed_get(base: str, path: str) -> urllib3.BaseHTTPResponse:
+    """GET an internal endpoint of the deployment at ``base``, signed as the monolith (no
+    caller). Raises urllib3's HTTPError when it can't be reached."""
+    headers = {HEADER: sign(method="GET", path=path, query="", body=b"", caller=Caller(None, None))}
+    return _http.request("GET", base + path, headers=headers)

@@ -19,7 +19,7 @@ from rest_framework.test import APIClient
 
 from apps.notifications.models import Notification
 from blipay.events.consumers import consumers_in_threads, drain
-from blipay.identity.internal import Caller, sign
+from blipay.identity.internal import Caller, sign, signed_get
 from strangler import forward, shadow, traffic
 from strangler.models import Comparison
 from tests.helpers import wait_until
@@ -307,3 +307,32 @@ def test_no_secret_reaches_the_services_logs_or_database_or_the_monoliths_logs(
     secrets = [token, token[:-4] + "AAAA", settings.BLIPAY_INTERNAL_KEY, ROTATED_KEY, *signed]
     for place in (service_logs(), rows, caplog.text):
         assert [secret for secret in secrets if secret in place] == []
+
+
+def test_the_choreography_of_a_request_shows_what_the_service_applied_asked_from_its_own_inbox(extracted, admin_client):
+    request_id = f"reg-{uuid.uuid4().hex[:8]}"
+    email = f"{uuid.uuid4().hex[:10]}@example.id"
+    registered = APIClient().post(
+        "/api/v1/members",
+        {"name": "Ani", "email": email, "phone": "+628123"},
+        format="json",
+        HTTP_X_REQUEST_ID=request_id,
+    )
+    assert registered.status_code == 201
+    drain()
+    in_service = "SELECT headers::jsonb ->> 'destination' FROM received WHERE headers::jsonb ->> 'correlation_id' = %s"
+    wait_until(
+        lambda: (
+            {"member.saved.v1", "member.registered.v1"} <= {row[0] for row in extracted.sql(in_service, (request_id,))}
+        ),
+        message="the service applied the registration",
+    )
+
+    page = admin_client.get(f"/admin/django_outbox_pattern/published/choreography/{request_id}/").content.decode()
+
+    assert f"asked at {extracted.url}" in page
+    assert "the side effects of notifications run in the monolith" in page  # no handover in this test
+    assert "@ notifications service</text>" in page  # its own lane, beside the monolith's notifications
+    assert "notifications @ notifications service: member.registered.v1 applied at" in page
+    refused = signed_get(extracted.url, "/internal/trace/bad!id")
+    assert refused.status == 400 and refused.json()["error"]["code"] == "validation_error"

@@ -8,6 +8,7 @@ from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published
 from tqdm import tqdm
 
+from blipay.admin import choreography_url
 from blipay.events import inbox
 from blipay.events.consumers import Outcome, deliver_many
 from blipay.events.envelope import Envelope
@@ -102,6 +103,8 @@ class Command(BaseCommand):
             raise CommandError(f"no stored event has correlation id {correlation_id!r}")
         for root in roots:
             self._print_tree(root, depth=0)
+        # The admin's address is the deployment's: the path, under whatever host serves it.
+        self.stdout.write(f"picture: {choreography_url(correlation_id)}")
 
     def _print_tree(self, event: TracedEvent, *, depth: int) -> None:
         indent = "   " * depth + ("└─ " if depth else "")
