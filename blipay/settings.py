@@ -277,6 +277,16 @@ LOGGING = {
 # One URL names the message broker for both the domain events and Celery's own tasks.
 # memory:// is kombu's in-process transport: the embedded default.
 BROKER_URL = os.environ.get("BROKER_URL") or "memory://"
+# The type of the modules' queues and their dead-letter queues (docs/events.md, "Quorum
+# queues"). quorum: replicated by Raft, a message confirmed once a majority of the nodes
+# has it on disk, so losing a node loses nothing; the default when BROKER_URL lists several
+# nodes (kombu's failover form). classic: one node's queue; the default on a single node,
+# where a quorum queue would pay Raft's log and fsync for no replica. A queue that exists
+# with the other type must be moved: `manage.py events migrate-queues --to <type>`.
+BLIPAY_QUEUE_TYPES = ("classic", "quorum")
+BLIPAY_QUEUE_TYPE = os.environ.get("BLIPAY_QUEUE_TYPE") or ("quorum" if ";" in BROKER_URL else "classic")
+if BLIPAY_QUEUE_TYPE not in BLIPAY_QUEUE_TYPES:
+    raise ImproperlyConfigured(f"BLIPAY_QUEUE_TYPE={BLIPAY_QUEUE_TYPE!r}: use one of {', '.join(BLIPAY_QUEUE_TYPES)}")
 BLIPAY_EVENTS = {
     "EXCHANGE": "blipay.events",
     # Queues are named per deployment: the monolith's notifications queue and a service's
@@ -290,6 +300,11 @@ BLIPAY_EVENTS = {
     # A row the broker refuses this many times ends as failed (retryable in the admin).
     "RELAY_MAX_ATTEMPTS": int(os.environ.get("BLIPAY_RELAY_MAX_ATTEMPTS", "10")),
     "RELAY_SWEEP_SECONDS": float(os.environ.get("BLIPAY_RELAY_SWEEP_SECONDS", "5")),
+    "QUEUE_TYPE": BLIPAY_QUEUE_TYPE,
+    # Quorum queues only: a message delivered this many times without an ack (consumers
+    # that died holding it) is dead-lettered. A backstop for a message that kills its
+    # consumer; a failing handler is retried in place and never counts here.
+    "QUEUE_DELIVERY_LIMIT": int(os.environ.get("BLIPAY_QUEUE_DELIVERY_LIMIT", "50")),
     "OUTBOX_RETENTION_DAYS": int(os.environ.get("BLIPAY_OUTBOX_RETENTION_DAYS", "30")),
     "CONSUMER_PREFETCH": int(os.environ.get("BLIPAY_CONSUMER_PREFETCH", "200")),
     # Up to this many arrived messages are applied in one transaction, then acked.

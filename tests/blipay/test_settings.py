@@ -73,3 +73,30 @@ def test_a_kombu_failover_list_in_broker_url_reaches_the_broker_connection_whole
     connection = connect(broker_url)
 
     assert [alternate.split("@")[1] for alternate in connection.alt] == ["rabbit-a:5672//", "rabbit-b:5672//"]
+
+
+def _queue_type(**env: str) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if k not in ("BROKER_URL", "BLIPAY_QUEUE_TYPE")}
+    script = "from blipay import settings; print(settings.BLIPAY_EVENTS['QUEUE_TYPE'])"
+    return subprocess.run([sys.executable, "-c", script], env={**environ, **env}, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "classic"),
+        ({"BROKER_URL": "amqp://guest:guest@rabbit-a:5672//"}, "classic"),
+        ({"BROKER_URL": "amqp://guest:guest@rabbit-a:5672//;amqp://guest:guest@rabbit-b:5672//"}, "quorum"),
+        ({"BROKER_URL": "amqp://guest:guest@rabbit-a:5672//", "BLIPAY_QUEUE_TYPE": "quorum"}, "quorum"),
+        ({"BROKER_URL": "amqp://a//;amqp://b//", "BLIPAY_QUEUE_TYPE": "classic"}, "classic"),
+    ],
+)
+def test_module_queues_are_quorum_when_broker_url_lists_several_nodes_unless_told(env, expected):
+    assert _queue_type(**env).stdout.strip() == expected
+
+
+def test_an_unknown_queue_type_is_refused_naming_the_choices():
+    result = _queue_type(BLIPAY_QUEUE_TYPE="mirrored")
+
+    assert result.returncode != 0
+    assert "BLIPAY_QUEUE_TYPE='mirrored': use one of classic, quorum" in result.stderr
