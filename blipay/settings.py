@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("BLIPAY_VAR_DIR", BASE_DIR / "var"))
@@ -317,6 +318,19 @@ CELERY_BROKER_URL = BROKER_URL
 # Each deployment's tasks go to its own queue: a service's email task taken by the
 # monolith's worker would find no notification row there and send nothing.
 CELERY_TASK_DEFAULT_QUEUE = f"blipay.{BLIPAY_DEPLOYMENT}.tasks"
+if BLIPAY_QUEUE_TYPE == "quorum":
+    # Celery's queue as Celery declares it (a direct exchange of its name), replicated like the
+    # events' queues: on a cluster a classic queue whose node is down can be neither declared
+    # nor read on another node, which would stop the relay's kicks and beat's sweep with it.
+    # `events migrate-queues` moves it too (its arguments: blipay.events.broker.queue_arguments).
+    CELERY_TASK_QUEUES = [
+        Queue(
+            CELERY_TASK_DEFAULT_QUEUE,
+            Exchange(CELERY_TASK_DEFAULT_QUEUE, type="direct"),
+            routing_key=CELERY_TASK_DEFAULT_QUEUE,
+            queue_arguments={"x-queue-type": "quorum"},
+        )
+    ]
 CELERY_TASK_ALWAYS_EAGER = _env_bool("BLIPAY_CELERY_EAGER", BROKER_URL.startswith("memory://"))
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True

@@ -21,7 +21,9 @@ monolith's, into an extracted service's queues) loses nothing either, but an eve
 sends while both queues are bound arrives twice, and one sent during step 3 may arrive
 before older ones: the inbox and the stale-version guard absorb both.
 
-The module's consumers must be stopped (the command refuses while a queue has one): a
+This deployment's Celery task queue is moved the same way: on a cluster it must survive a
+node too (it carries the relay's kicks and beat's sweep). The module's consumers and the
+Celery workers must be stopped (the command refuses while a queue has one): a
 consumer would hold messages outside both queues, and its rejections need the dead-letter
 queue in place.
 """
@@ -32,9 +34,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from kombu import Connection, Queue
+from kombu import Connection, Exchange, Queue
 
-from blipay.events.broker import connect, dead_letter_queue, ensure_connected, module_queue
+from blipay.events.broker import connect, dead_letter_queue, ensure_connected, module_queue, queue_arguments
 from blipay.events.relay import take_turn
 from blipay.events.subscriptions import consuming_modules, routing_keys
 
@@ -74,7 +76,18 @@ def migrate_queues(queue_type: str, *, progress: Callable[[str], None] = lambda 
             for target in (queue, dead_letter_queue(module)):
                 done.append(_migrate(broker, target, consumed=queue.name, queue_type=queue_type))
                 progress(_describe(done[-1]))
+        tasks = celery_task_queue(queue_type)
+        done.append(_migrate(broker, tasks, consumed=tasks.name, queue_type=queue_type))
+        progress(_describe(done[-1]))
     return done
+
+
+def celery_task_queue(queue_type: str) -> Queue:
+    """This deployment's Celery task queue as Celery declares it (``CELERY_TASK_QUEUES``)."""
+    name = settings.CELERY_TASK_DEFAULT_QUEUE
+    return Queue(
+        name, Exchange(name, type="direct"), routing_key=name, durable=True, queue_arguments=queue_arguments(queue_type)
+    )
 
 
 def _describe(result: QueueMigrated) -> str:
@@ -93,20 +106,28 @@ def _migrate(broker: Connection, queue: Queue, *, consumed: str, queue_type: str
         changed = True
         temporary(broker.channel()).declare()
         moved += _move(broker, queue.name, temporary.name)
-        for bound in queue.bindings:
-            temporary(broker.channel()).bind_to(bound.exchange, routing_key=bound.routing_key)
-            _channel_call(broker, lambda ch, b=bound: ch.queue_unbind(queue.name, b.exchange.name, b.routing_key))
+        for exchange, key in _bindings(queue):
+            temporary(broker.channel()).bind_to(exchange, routing_key=key)
+            _channel_call(broker, lambda ch, e=exchange, k=key: ch.queue_unbind(queue.name, e.name, k))
         moved += _move(broker, queue.name, temporary.name)  # what arrived before the unbinding
         _delete_empty(broker, queue.name)
         queue(broker.channel()).declare()
     if _exists(broker, temporary.name):
         changed = True
-        for bound in queue.bindings:
-            temporary(broker.channel()).unbind_from(bound.exchange, routing_key=bound.routing_key)
+        for exchange, key in _bindings(queue):
+            temporary(broker.channel()).unbind_from(exchange, routing_key=key)
         moved_back = _move(broker, temporary.name, queue.name)
         moved = moved or moved_back  # a resumed run only finds them in the temporary queue
         _delete_empty(broker, temporary.name)
     return QueueMigrated(name=queue.name, queue_type=queue_type, moved=moved, changed=changed)
+
+
+def _bindings(queue: Queue) -> list[tuple[Exchange, str]]:
+    """Where the queue is bound: its bindings, or its one exchange (the default exchange,
+    which routes by queue name, needs no binding)."""
+    if queue.bindings:
+        return [(b.exchange, b.routing_key) for b in queue.bindings]
+    return [(queue.exchange, queue.routing_key)] if queue.exchange and queue.exchange.name else []
 
 
 def _delete_empty(broker: Connection, name: str) -> None:

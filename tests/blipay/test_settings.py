@@ -1,5 +1,6 @@
 """Settings read from the environment: the database, the broker and the cache."""
 
+import json
 import os
 import subprocess
 import sys
@@ -7,6 +8,7 @@ import sys
 import pytest
 
 from blipay.events.broker import connect
+from blipay.events.queue_migration import celery_task_queue
 from blipay.settings import VAR_DIR, _cache, _database
 
 
@@ -100,3 +102,26 @@ def test_an_unknown_queue_type_is_refused_naming_the_choices():
 
     assert result.returncode != 0
     assert "BLIPAY_QUEUE_TYPE='mirrored': use one of classic, quorum" in result.stderr
+
+
+def test_on_a_cluster_celerys_task_queue_is_quorum_declared_as_migrate_queues_moves_it():
+    script = (
+        "import json; from blipay import settings; q = settings.CELERY_TASK_QUEUES[0];"
+        "print(json.dumps([q.name, q.exchange.name, q.exchange.type, q.routing_key, q.queue_arguments]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "BROKER_URL": "amqp://a//;amqp://b//", "BLIPAY_QUEUE_TYPE": ""},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    expected = celery_task_queue("quorum")
+
+    assert json.loads(result.stdout) == [
+        expected.name,
+        expected.exchange.name,
+        expected.exchange.type,
+        expected.routing_key,
+        expected.queue_arguments,
+    ]

@@ -27,7 +27,8 @@ class Command(BaseCommand):
         "'events trace <correlation_id>': the tree of events one request caused and which "
         "module handled each. "
         "'events migrate-queues --to quorum|classic': move the module queues and dead-letter "
-        "queues to the configured BLIPAY_QUEUE_TYPE without losing a message (consumers stopped)."
+        "queues and the Celery task queue to the configured BLIPAY_QUEUE_TYPE without losing a "
+        "message (consumers and Celery workers stopped)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -42,7 +43,7 @@ class Command(BaseCommand):
         migrate = sub.add_parser(
             "migrate-queues",
             help="move the module and dead-letter queues to another type, keeping their messages "
-            "(stop the consumers first; the relays wait meanwhile)",
+            "(stop the consumers and Celery workers first; relays wait meanwhile)",
         )
         migrate.add_argument(
             "--to", required=True, choices=settings.BLIPAY_QUEUE_TYPES, help="the queue type; must be BLIPAY_QUEUE_TYPE"
