@@ -46,6 +46,11 @@ def _database(url: str | None) -> dict:
     for key, default in {"NAME": "blipay", "USER": "postgres", "HOST": "127.0.0.1", "PORT": 5432}.items():
         database[key] = database.get(key) or default
     database["TEST"] = {"NAME": f"test_{database['NAME']}"}
+    if _env_bool("BLIPAY_DB_TRANSACTION_POOLING", False):
+        # Behind pgbouncer in transaction mode a connection is lent per transaction: a
+        # server-side cursor (QuerySet.iterator(), WITH HOLD outside a transaction) would
+        # outlive it on a backend another client gets next (docs/operations.md, Scaling out).
+        database["DISABLE_SERVER_SIDE_CURSORS"] = True
     # Which deployment a connection belongs to, in pg_stat_activity.
     database.setdefault("OPTIONS", {})["application_name"] = f"blipay-{os.environ.get('BLIPAY_SERVICE') or 'monolith'}"
     return database

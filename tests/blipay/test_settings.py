@@ -26,6 +26,13 @@ def test_a_postgres_url_becomes_a_pooled_health_checked_database_with_its_own_te
     assert (database["CONN_MAX_AGE"], database["CONN_HEALTH_CHECKS"]) == (60, True)
 
 
+def test_behind_a_transaction_pooler_no_server_side_cursor_is_opened(monkeypatch):
+    assert not _database("postgres://").get("DISABLE_SERVER_SIDE_CURSORS")
+    monkeypatch.setenv("BLIPAY_DB_TRANSACTION_POOLING", "true")
+
+    assert _database("postgres://pgbouncer:6432/blipay")["DISABLE_SERVER_SIDE_CURSORS"] is True
+
+
 def test_a_bare_postgres_url_falls_back_to_the_local_defaults():
     database = _database("postgres://")
 
