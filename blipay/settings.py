@@ -283,8 +283,8 @@ LOGGING = {
 # One URL names the message broker for both the domain events and Celery's own tasks.
 # memory:// is kombu's in-process transport: the embedded default.
 BROKER_URL = os.environ.get("BROKER_URL") or "memory://"
-# The type of the modules' queues and their dead-letter queues (docs/events.md, "Quorum
-# queues"). quorum: replicated by Raft, a message confirmed once a majority of the nodes
+# The type of the modules' queues, their dead-letter queues and Celery's task queue
+# (docs/events.md, "Quorum queues"). quorum: replicated by Raft, a message confirmed once a majority of the nodes
 # has it on disk, so losing a node loses nothing; the default when BROKER_URL lists several
 # nodes (kombu's failover form). classic: one node's queue; the default on a single node,
 # where a quorum queue would pay Raft's log and fsync for no replica. A queue that exists
