@@ -102,7 +102,9 @@ def test_losing_the_node_that_leads_the_quorum_queues_loses_and_doubles_no_confi
         sink_queue = queue_name("sink")
         names = {node.node: node for node in nodes}
         wait_until(lambda: _leaders(nodes[1]).get(sink_queue) in names, message=f"{sink_queue} has a leader")
-        leader = names[_leaders(nodes[1])[sink_queue]]
+        leaders = _leaders(nodes[1])
+        leader = names[leaders[sink_queue]]
+        led = sum(1 for node_name in leaders.values() if node_name == leader.node)
 
         traffic, relay = Traffic(), Relay()
         threads = [threading.Thread(target=traffic.run), threading.Thread(target=relay.run)]
@@ -162,9 +164,9 @@ def test_losing_the_node_that_leads_the_quorum_queues_loses_and_doubles_no_confi
     with capsys.disabled():
         print(
             f"\ncluster: {len(emitted)} events, {traffic.between(lost_at, recovered_at)} committed during the node "
-            f"loss; lost {len(lost)}, doubled {len(doubled)}; leader {leader.name} stopped (took "
-            f"{stopped_at - lost_at:.1f}s), new leader {new_leader}; first event after it applied "
-            f"{recovered_at - lost_at:.1f}s after the stop began; relay failures {len(relay.failures)}; "
+            f"loss; lost {len(lost)}, doubled {len(doubled)}; {leader.name}, leading {led} of {len(leaders)} "
+            f"queues, stopped (took {stopped_at - lost_at:.1f}s), new leader {new_leader}; first event after it "
+            f"applied {recovered_at - lost_at:.1f}s after the stop began; relay failures {len(relay.failures)}; "
             f"test {time.monotonic() - started:.0f}s"
         )
     assert sent == set(emitted), "every committed event was confirmed by the broker and marked sent"
