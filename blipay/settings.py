@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("BLIPAY_VAR_DIR", BASE_DIR / "var"))
@@ -45,6 +46,11 @@ def _database(url: str | None) -> dict:
     for key, default in {"NAME": "blipay", "USER": "postgres", "HOST": "127.0.0.1", "PORT": 5432}.items():
         database[key] = database.get(key) or default
     database["TEST"] = {"NAME": f"test_{database['NAME']}"}
+    if _env_bool("BLIPAY_DB_TRANSACTION_POOLING", False):
+        # Behind pgbouncer in transaction mode a connection is lent per transaction: a
+        # server-side cursor (QuerySet.iterator(), WITH HOLD outside a transaction) would
+        # outlive it on a backend another client gets next (docs/operations.md, Scaling out).
+        database["DISABLE_SERVER_SIDE_CURSORS"] = True
     # Which deployment a connection belongs to, in pg_stat_activity.
     database.setdefault("OPTIONS", {})["application_name"] = f"blipay-{os.environ.get('BLIPAY_SERVICE') or 'monolith'}"
     return database
@@ -281,6 +287,16 @@ LOGGING = {
 # One URL names the message broker for both the domain events and Celery's own tasks.
 # memory:// is kombu's in-process transport: the embedded default.
 BROKER_URL = os.environ.get("BROKER_URL") or "memory://"
+# The type of the modules' queues, their dead-letter queues and Celery's task queue
+# (docs/events.md, "Quorum queues"). quorum: replicated by Raft, a message confirmed once a majority of the nodes
+# has it on disk, so losing a node loses nothing; the default when BROKER_URL lists several
+# nodes (kombu's failover form). classic: one node's queue; the default on a single node,
+# where a quorum queue would pay Raft's log and fsync for no replica. A queue that exists
+# with the other type must be moved: `manage.py events migrate-queues --to <type>`.
+BLIPAY_QUEUE_TYPES = ("classic", "quorum")
+BLIPAY_QUEUE_TYPE = os.environ.get("BLIPAY_QUEUE_TYPE") or ("quorum" if ";" in BROKER_URL else "classic")
+if BLIPAY_QUEUE_TYPE not in BLIPAY_QUEUE_TYPES:
+    raise ImproperlyConfigured(f"BLIPAY_QUEUE_TYPE={BLIPAY_QUEUE_TYPE!r}: use one of {', '.join(BLIPAY_QUEUE_TYPES)}")
 BLIPAY_EVENTS = {
     "EXCHANGE": "blipay.events",
     # Queues are named per deployment: the monolith's notifications queue and a service's
@@ -294,6 +310,11 @@ BLIPAY_EVENTS = {
     # A row the broker refuses this many times ends as failed (retryable in the admin).
     "RELAY_MAX_ATTEMPTS": int(os.environ.get("BLIPAY_RELAY_MAX_ATTEMPTS", "10")),
     "RELAY_SWEEP_SECONDS": float(os.environ.get("BLIPAY_RELAY_SWEEP_SECONDS", "5")),
+    "QUEUE_TYPE": BLIPAY_QUEUE_TYPE,
+    # Quorum queues only: a message delivered this many times without an ack (consumers
+    # that died holding it) is dead-lettered. A backstop for a message that kills its
+    # consumer; a failing handler is retried in place and never counts here.
+    "QUEUE_DELIVERY_LIMIT": int(os.environ.get("BLIPAY_QUEUE_DELIVERY_LIMIT", "50")),
     "OUTBOX_RETENTION_DAYS": int(os.environ.get("BLIPAY_OUTBOX_RETENTION_DAYS", "30")),
     "CONSUMER_PREFETCH": int(os.environ.get("BLIPAY_CONSUMER_PREFETCH", "200")),
     # Up to this many arrived messages are applied in one transaction, then acked.
@@ -306,6 +327,19 @@ CELERY_BROKER_URL = BROKER_URL
 # Each deployment's tasks go to its own queue: a service's email task taken by the
 # monolith's worker would find no notification row there and send nothing.
 CELERY_TASK_DEFAULT_QUEUE = f"blipay.{BLIPAY_DEPLOYMENT}.tasks"
+if BLIPAY_QUEUE_TYPE == "quorum":
+    # Celery's queue as Celery declares it (a direct exchange of its name), replicated like the
+    # events' queues: on a cluster a classic queue whose node is down can be neither declared
+    # nor read on another node, which would stop the relay's kicks and beat's sweep with it.
+    # `events migrate-queues` moves it too (its arguments: blipay.events.broker.queue_arguments).
+    CELERY_TASK_QUEUES = [
+        Queue(
+            CELERY_TASK_DEFAULT_QUEUE,
+            Exchange(CELERY_TASK_DEFAULT_QUEUE, type="direct"),
+            routing_key=CELERY_TASK_DEFAULT_QUEUE,
+            queue_arguments={"x-queue-type": "quorum"},
+        )
+    ]
 CELERY_TASK_ALWAYS_EAGER = _env_bool("BLIPAY_CELERY_EAGER", BROKER_URL.startswith("memory://"))
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True

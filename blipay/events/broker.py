@@ -27,12 +27,21 @@ EXCHANGE = Exchange(settings.BLIPAY_EVENTS["EXCHANGE"], type="topic", durable=Tr
 
 
 def connect(url: str | None = None) -> Connection:
+    """A connection to the broker; with kombu's failover list (``amqp://a;amqp://b``) it
+    tries the nodes in turn (see ``ensure_connected``)."""
     url = url or settings.BROKER_URL
     options: dict[str, Any] = {}
     if url.startswith("memory://"):
         # The in-process transport polls its queues; the default second is a second of lag.
         options["polling_interval"] = 0.01
     return Connection(url, connect_timeout=5, transport_options=options)
+
+
+def ensure_connected(connection: Connection) -> None:
+    """Connect now, trying each node of a failover list once, without waiting between them;
+    raise (kombu's OperationalError) if none answers. kombu moves to the next node only
+    between retries, so ``max_retries=0`` would try the first node alone, forever."""
+    connection.ensure_connection(max_retries=max(len(connection.alt), 1) - 1, interval_start=0)
 
 
 def declare_topology(channel: Any) -> None:
@@ -56,25 +65,46 @@ def queue_name(module: str, *, deployment: str | None = None) -> str:
     return f"{prefix}.{module}"
 
 
-def module_queue(module: str, routing_keys: Sequence[str]) -> Queue:
+def module_queue(module: str, routing_keys: Sequence[str], *, queue_type: str | None = None) -> Queue:
     """The durable queue this deployment's ``module`` reads, bound to the routing keys it
     handles. On RabbitMQ a message the module rejects moves to ``<queue>.dead``.
+    ``queue_type`` defaults to ``BLIPAY_QUEUE_TYPE``.
     """
     return Queue(
         queue_name(module),
         exchange=EXCHANGE,
         bindings=[binding(EXCHANGE, routing_key=key) for key in routing_keys],
         durable=True,
-        queue_arguments={
-            "x-dead-letter-exchange": "",
-            "x-dead-letter-routing-key": dead_letter_queue(module).name,
-        },
+        queue_arguments=queue_arguments(queue_type, dead_letters_to=f"{queue_name(module)}.dead"),
     )
 
 
-def dead_letter_queue(module: str) -> Queue:
+def dead_letter_queue(module: str, *, queue_type: str | None = None) -> Queue:
     name = f"{queue_name(module)}.dead"
-    return Queue(name, exchange=Exchange(""), routing_key=name, durable=True)
+    return Queue(
+        name, exchange=Exchange(""), routing_key=name, durable=True, queue_arguments=queue_arguments(queue_type)
+    )
+
+
+def queue_arguments(queue_type: str | None = None, *, dead_letters_to: str | None = None) -> dict[str, Any]:
+    """The arguments of a module's queue (which dead-letters to ``dead_letters_to``) or of a
+    dead-letter queue. Every declaration of those queues goes through here: RabbitMQ refuses
+    one whose arguments differ from the queue's (``PRECONDITION_FAILED``)."""
+    quorum = (queue_type or settings.BLIPAY_EVENTS["QUEUE_TYPE"]) == "quorum"
+    arguments: dict[str, Any] = {"x-queue-type": "quorum"} if quorum else {}
+    if dead_letters_to is not None:
+        arguments |= {"x-dead-letter-exchange": "", "x-dead-letter-routing-key": dead_letters_to}
+        if quorum:
+            arguments |= {
+                # A backstop against a message that kills every consumer it reaches; a
+                # dead-letter queue has none: past the limit, without a target, it would drop.
+                "x-delivery-limit": settings.BLIPAY_EVENTS["QUEUE_DELIVERY_LIMIT"],
+                # Kept in this queue until the dead-letter queue has confirmed it (RabbitMQ's
+                # default for quorum queues drops it if that fails); needs reject-publish.
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+            }
+    return arguments
 
 
 CONTENT_TYPE, CONTENT_ENCODING = "application/json", "utf-8"
@@ -235,7 +265,7 @@ class ConfirmingPublisher:
             return self._producer
         connection = connect(self._url)
         self._connection = connection
-        connection.ensure_connection(max_retries=0, interval_start=0)
+        ensure_connected(connection)
         channel = connection.channel()
         declare_topology(channel)
         self._confirms = connection.transport.driver_type == "amqp"

@@ -9,7 +9,7 @@ from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published, Received
 from kombu.exceptions import OperationalError
 
-from blipay.events.broker import connect, dead_letter_queue, module_queue
+from blipay.events.broker import connect, dead_letter_queue, ensure_connected, module_queue
 from blipay.events.errors import BrokerUnavailable
 from blipay.events.registry import routing_key
 from blipay.events.subscriptions import consuming_modules, routing_keys
@@ -42,7 +42,7 @@ def queue_depths() -> dict[str, int | None]:
     """Messages ready in each module's queue and dead-letter queue (None: not declared yet)."""
     connection = connect()
     try:
-        connection.ensure_connection(max_retries=0, interval_start=0)
+        ensure_connected(connection)
     except OperationalError as exc:
         raise BrokerUnavailable(f"could not read queue depths: {exc}") from exc
     depths: dict[str, int | None] = {}

@@ -45,7 +45,7 @@ def relay_batch(publisher: ConfirmingPublisher, *, batch_size: int | None = None
     """
     batch_size = batch_size or settings.BLIPAY_EVENTS["RELAY_BATCH_SIZE"]
     with transaction.atomic():
-        _take_turn()
+        take_turn()
         rows = _claim(batch_size)
         if not rows:
             return 0
@@ -120,7 +120,9 @@ def relay_pending(publisher: ConfirmingPublisher, *, batch_size: int | None = No
             return total
 
 
-def _take_turn() -> None:
+def take_turn() -> None:
+    """Wait for the relays' turn and hold it until the transaction ends: no relay publishes
+    meanwhile (``events migrate-queues`` holds it while it moves queues)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_RELAY_LOCK_KEY])

@@ -266,3 +266,15 @@ def test_retention_deletes_old_sent_events_but_keeps_each_subjects_latest_state(
         ("sink.saved", "s-1", 3, StatusChoice.SUCCEEDED),
         ("sink.saved", "s-0", 1, StatusChoice.SCHEDULE),
     }
+
+
+@pytest.mark.rabbitmq
+def test_a_publisher_given_a_failover_list_publishes_through_the_first_node_that_answers(backlog, tap, settings):
+    ids = backlog(5)
+    publisher = ConfirmingPublisher(f"amqp://guest:guest@127.0.0.1:1//;{settings.BROKER_URL}")
+    try:
+        assert relay_pending(publisher) == 5
+    finally:
+        publisher.close()
+
+    assert [m.id for m in tap.take(5)] == ids

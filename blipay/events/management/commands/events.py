@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published
+from kombu.exceptions import OperationalError
 from tqdm import tqdm
 
 from blipay.admin import choreography_url
@@ -14,6 +15,7 @@ from blipay.events.consumers import Outcome, deliver_many
 from blipay.events.envelope import Envelope
 from blipay.events.errors import BrokerUnavailable
 from blipay.events.monitoring import TracedEvent, outbox_status, trace
+from blipay.events.queue_migration import MigrationRefused, migrate_queues
 from blipay.events.subscriptions import consuming_modules, routing_keys
 
 REPLAY_BATCH = 500  # events applied per transaction
@@ -26,7 +28,10 @@ class Command(BaseCommand):
         "'events replay <module> [--since T]': feed stored events again to a module's replica "
         "and read-model handlers, in commit order, to rebuild them. "
         "'events trace <correlation_id>': the tree of events one request caused and which "
-        "module handled each."
+        "module handled each. "
+        "'events migrate-queues --to quorum|classic': move the module queues and dead-letter "
+        "queues and the Celery task queue to the configured BLIPAY_QUEUE_TYPE without losing a "
+        "message (consumers and Celery workers stopped)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -38,9 +43,29 @@ class Command(BaseCommand):
         replay.add_argument("--since", help="only events added at or after this ISO 8601 time")
         tracer = sub.add_parser("trace", help="the causal tree of the events of one correlation id")
         tracer.add_argument("correlation_id", help="an X-Request-ID, or the correlation_id of any event")
+        migrate = sub.add_parser(
+            "migrate-queues",
+            help="move the module and dead-letter queues to another type, keeping their messages "
+            "(stop the consumers and Celery workers first; relays wait meanwhile)",
+        )
+        migrate.add_argument(
+            "--to", required=True, choices=settings.BLIPAY_QUEUE_TYPES, help="the queue type; must be BLIPAY_QUEUE_TYPE"
+        )
 
     def handle(self, *args, action: str, **options) -> None:
-        getattr(self, f"_{action}")(**options)
+        getattr(self, f"_{action.replace('-', '_')}")(**options)
+
+    def _migrate_queues(self, *, to: str, **options) -> None:
+        try:
+            migrated = migrate_queues(to, progress=self.stdout.write)
+        except MigrationRefused as exc:
+            raise CommandError(str(exc)) from exc
+        except OperationalError as exc:
+            raise CommandError(f"broker unreachable: {exc}") from exc
+        changed = [m for m in migrated if m.changed]
+        self.stdout.write(
+            f"{len(changed)} of {len(migrated)} queue(s) moved to {to}, {sum(m.moved for m in changed)} message(s) kept"
+        )
 
     def _status(self, *, no_broker: bool, **options) -> None:
         # The embedded broker's queues live inside the serving process: nothing to read from here.
