@@ -11,6 +11,8 @@ from apps.members.public import member_profile
 from apps.members.services import member_register, member_update
 from apps.overview.public import member_activity
 from blipay.api.auth import TheMemberOrStaff, allow
+from blipay.api.errors import refuses
+from blipay.api.fields import ClosedSerializer, InputSerializer
 from blipay.api.idempotency import idempotent
 from blipay.api.limits import RegistrationThrottle
 
@@ -21,7 +23,7 @@ class MemberRegisterApi(APIView):
     authentication_classes: list = []
     throttle_classes = [RegistrationThrottle]
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         name = serializers.CharField(max_length=200)
         email = serializers.EmailField(max_length=254)
         phone = serializers.RegexField(PHONE, max_length=20)
@@ -35,6 +37,7 @@ class MemberRegisterApi(APIView):
         token = serializers.CharField(help_text="the member's bearer token; shown only this once")
 
     @extend_schema(request=Input, responses={201: Output}, summary="Register a member")
+    @refuses("member_exists")
     @idempotent
     def post(self, request: Request) -> Response:
         data = self.Input(data=request.data)
@@ -55,16 +58,10 @@ class MemberRegisterApi(APIView):
 class MemberDetailApi(APIView):
     permission_classes = [allow("member", "staff"), TheMemberOrStaff]
 
-    class Patch(serializers.Serializer):
+    class Patch(ClosedSerializer):
         name = serializers.CharField(max_length=200, required=False)
         email = serializers.EmailField(max_length=254, required=False)
         phone = serializers.RegexField(PHONE, max_length=20, required=False)
-
-        def validate(self, attrs: dict) -> dict:
-            unknown = set(self.initial_data) - set(self.fields)
-            if unknown:
-                raise serializers.ValidationError({name: ["This field can't be changed."] for name in sorted(unknown)})
-            return attrs
 
     class Balance(serializers.Serializer):
         amount = serializers.IntegerField()
@@ -97,6 +94,7 @@ class MemberDetailApi(APIView):
         return Response(self.Output(_shown(str(member_id))).data)
 
     @extend_schema(request=Patch, responses={200: Output}, summary="Change the member's name, email or phone")
+    @refuses("member_exists")
     def patch(self, request: Request, member_id: str) -> Response:
         data = self.Patch(data=request.data)
         data.is_valid(raise_exception=True)

@@ -10,6 +10,8 @@ from apps.merchants.errors import MerchantNotFound
 from apps.merchants.selectors import merchant_get
 from apps.merchants.services import merchant_register
 from blipay.api.auth import allow
+from blipay.api.errors import refuses
+from blipay.api.fields import InputSerializer
 from blipay.api.idempotency import idempotent
 from blipay.api.limits import RegistrationThrottle
 
@@ -25,7 +27,7 @@ class MerchantRegisterApi(APIView):
     authentication_classes: list = []
     throttle_classes = [RegistrationThrottle]
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         name = serializers.CharField(max_length=200)
         email = serializers.EmailField(max_length=254)
 
@@ -33,6 +35,7 @@ class MerchantRegisterApi(APIView):
         api_key = serializers.CharField(help_text="the merchant's API key; shown only this once")
 
     @extend_schema(request=Input, responses={201: Output}, summary="Register a merchant")
+    @refuses("merchant_exists")
     @idempotent
     def post(self, request: Request) -> Response:
         data = self.Input(data=request.data)
