@@ -266,6 +266,10 @@ SPECTACULAR_SETTINGS = {
     # Request bodies get their own components, so what the server refuses is documented
     # (a required text: minLength 1) without claiming it of the answers.
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "blipay.api.schema.link_created_objects",
+    ],
     # Swagger UI's assets are served from here, not a CDN: the docs work offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -16,7 +16,9 @@ from blipay.api.fields import ClosedSerializer, InputSerializer
 from blipay.api.idempotency import idempotent
 from blipay.api.limits import RegistrationThrottle
 
-PHONE = r"^\+?[0-9][0-9 \-]{5,18}$"
+# Digits, spaces and dashes, starting with a digit (or +) and ending with one. Sent as is:
+# surrounding whitespace is refused rather than trimmed, so the schema's pattern is the rule.
+PHONE = r"^\+?[0-9][0-9 \-]{4,17}[0-9]$"
 
 
 class MemberRegisterApi(APIView):
@@ -25,8 +27,8 @@ class MemberRegisterApi(APIView):
 
     class Input(InputSerializer):
         name = serializers.CharField(max_length=200)
-        email = serializers.EmailField(max_length=254)
-        phone = serializers.RegexField(PHONE, max_length=20)
+        email = serializers.EmailField(max_length=254, trim_whitespace=False)
+        phone = serializers.RegexField(PHONE, max_length=20, trim_whitespace=False)
 
     class Output(serializers.Serializer):
         id = serializers.UUIDField()
@@ -60,8 +62,8 @@ class MemberDetailApi(APIView):
 
     class Patch(ClosedSerializer):
         name = serializers.CharField(max_length=200, required=False)
-        email = serializers.EmailField(max_length=254, required=False)
-        phone = serializers.RegexField(PHONE, max_length=20, required=False)
+        email = serializers.EmailField(max_length=254, required=False, trim_whitespace=False)
+        phone = serializers.RegexField(PHONE, max_length=20, required=False, trim_whitespace=False)
 
     class Balance(serializers.Serializer):
         amount = serializers.IntegerField()

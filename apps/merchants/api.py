@@ -29,7 +29,7 @@ class MerchantRegisterApi(APIView):
 
     class Input(InputSerializer):
         name = serializers.CharField(max_length=200)
-        email = serializers.EmailField(max_length=254)
+        email = serializers.EmailField(max_length=254, trim_whitespace=False)
 
     class Output(MerchantOutput):
         api_key = serializers.CharField(help_text="the merchant's API key; shown only this once")

@@ -190,3 +190,34 @@ class BearerScheme(OpenApiAuthenticationExtension):
     def get_security_requirement(self, auto_schema: AutoSchema) -> list[dict]:
         kinds = _kinds(auto_schema.view) or set()
         return [{SCHEMES[kind][0]: []} for kind in (MEMBER, MERCHANT, STAFF) if kind in kinds]
+
+
+def link_created_objects(result: dict, generator: Any, request: Any, public: bool) -> dict:
+    """A spectacular postprocessing hook: OpenAPI links from what an operation creates (its
+    201 answer) to every operation whose path names that object, so a client, and the
+    stateful fuzzer, can follow them. The answer's ``id`` names an object of the created
+    collection (``POST /members`` → ``member_id``); any ``<thing>_id`` field names a thing."""
+    schemas = result.get("components", {}).get("schemas", {})
+    by_parameter: dict[str, list[str]] = defaultdict(list)
+    for path, operations in result["paths"].items():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path" and "{" + parameter["name"] + "}" in path:
+                    by_parameter[parameter["name"]].append(operation["operationId"])
+    for path, operations in result["paths"].items():
+        collection = path.rstrip("/").rsplit("/", 1)[-1]
+        for operation in operations.values():
+            created = operation.get("responses", {}).get("201", {})
+            ref = created.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
+            fields = schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {})
+            links = {}
+            for field in fields:
+                parameter = f"{collection.removesuffix('s')}_id" if field == "id" else field
+                for target in by_parameter.get(parameter, []) if parameter.endswith("_id") else []:
+                    links[f"{target}_{parameter}"] = {
+                        "operationId": target,
+                        "parameters": {parameter: f"$response.body#/{field}"},
+                    }
+            if links:
+                created["links"] = links
+    return result

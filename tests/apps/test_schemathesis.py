@@ -21,7 +21,9 @@ from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections, transaction
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
@@ -48,8 +50,6 @@ CONFIG = {
         # which amounts a balance covers, so that status is an accepted answer to valid data.
         "positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "409", "422", "429"]},
     },
-    # The stateful walk has its own test below; here each operation is called on its own.
-    "phases": {"stateful": {"enabled": False}},
 }
 
 # Which kind of caller each bearer scheme in the schema stands for.
@@ -79,9 +79,17 @@ def callers(register_member, register_merchant, pump) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(autouse=True)
-def _no_rate_limits(settings):
+@pytest.fixture
+def in_process(callers, settings):
+    """The callers, once made; then rate limits off and, as Django's test client does during
+    a request, the app keeps the test's database connection between requests (so a case can
+    run in a transaction that is rolled back)."""
     settings.BLIPAY_RATE_LIMITS = None
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield callers
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
 
 
 def _served_schema() -> dict:
@@ -109,8 +117,9 @@ def _is_uuid(value: object) -> bool:
     return True
 
 
-def _as_caller(case: schemathesis.Case, callers: dict[str, Any]) -> dict[str, Any]:
-    """Headers and body for sending ``case`` as a real caller; mutates its path parameters."""
+def _as_caller(case: schemathesis.Case, callers: dict[str, Any], *, own_objects: bool = True) -> dict[str, Any]:
+    """Headers and body for sending ``case`` as a real caller; with ``own_objects``, a valid
+    id in its path is replaced by one of that caller's own objects."""
     kinds = _kinds(case)
     extra: dict[str, Any] = {}
     headers = dict(case.headers or {})
@@ -120,7 +129,7 @@ def _as_caller(case: schemathesis.Case, callers: dict[str, Any]) -> dict[str, An
         for name, value in (case.path_parameters or {}).items():
             # A valid id is pointed at an object the caller may see (someone else's is the
             # BOLA matrix's business); an invalid one is left for the router to refuse.
-            if name in OWNED and _is_uuid(value):
+            if own_objects and name in OWNED and _is_uuid(value):
                 case.path_parameters[name] = callers["ids"][OWNED[name]]
     if case.operation.path == "/api/v1/bank/notifications" and case.meta.generation.mode == GenerationMode.POSITIVE:
         raw = json.dumps(case.body).encode()
@@ -138,7 +147,66 @@ def _as_caller(case: schemathesis.Case, callers: dict[str, Any]) -> dict[str, An
 
 @schema.parametrize()
 @hypothesis_settings(suppress_health_check=list(HealthCheck), deadline=None)
-def test_every_operation_answers_only_what_its_schema_documents(case, callers):
-    kwargs = _as_caller(case, callers)
+def test_every_operation_answers_only_what_its_schema_documents(case, in_process):
+    kwargs = _as_caller(case, in_process)
     CASES[case.operation.label] += 1
-    case.call_and_validate(**kwargs)
+    with transaction.atomic():  # each case starts from the same database
+        case.call_and_validate(**kwargs)
+        transaction.set_rollback(True)
+
+
+class OwnersWalk(schema.as_state_machine()):
+    """A walk along the schema's links (register → read, change, pay, refund …). Whoever
+    creates an object owns it: a registration's token or API key, or the caller that made
+    it, is what the calls naming that object use; a payment's refunds use its merchant's key."""
+
+    callers: dict[str, Any]
+
+    def setup(self) -> None:
+        # Each scenario starts from the same database (so a failure replays as it happened).
+        self.scenario = transaction.atomic()
+        self.scenario.__enter__()
+        self.owner: dict[str, str] = {}  # object id → the Authorization its calls use
+        self.refunder: dict[str, str] = {}  # payment id → its merchant's Authorization
+
+    def teardown(self) -> None:
+        transaction.set_rollback(True)
+        self.scenario.__exit__(None, None, None)
+
+    def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, Any]:
+        kwargs = _as_caller(case, self.callers, own_objects=False)
+        params = case.path_parameters or {}
+        known = self.refunder if case.operation.path.endswith("/refunds") else self.owner
+        for value in params.values():
+            if str(value) in known:
+                kwargs["headers"]["Authorization"] = known[str(value)]
+        return kwargs
+
+    def validate_response(self, response: Any, case: schemathesis.Case, **kwargs: Any) -> None:
+        # The headers we send are ours, not generated: the checks must know it.
+        case.validate_response(response, headers=kwargs.get("headers"), transport_kwargs=kwargs)
+
+    def after_call(self, response: Any, case: schemathesis.Case) -> None:
+        super().after_call(response, case)
+        if response.status_code != 201:
+            return
+        body = response.json()
+        secret = body.get("token") or body.get("api_key")
+        sent = (case.headers or {}).get("Authorization")
+        self.owner[body["id"]] = f"Bearer {secret}" if secret else sent
+        if "merchant_id" in body and body["merchant_id"] in self.owner:
+            self.refunder[body["id"]] = self.owner[body["merchant_id"]]
+
+
+def test_walking_the_links_each_owner_reaches_its_own_objects(in_process):
+    OwnersWalk.callers = in_process
+    OwnersWalk.run(
+        settings=hypothesis_settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=6,
+            derandomize=True,
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
