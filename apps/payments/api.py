@@ -87,7 +87,7 @@ class BankNotificationApi(APIView):
         bank_signature_verify(raw_body=request.body, header=request.headers.get("X-Bank-Signature"))
         try:
             payload = json.loads(request.body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # not JSON, or nested past the decoder's depth
             raise ParseError("The body is not JSON.") from exc
         data = self.Input(data=payload)
         data.is_valid(raise_exception=True)

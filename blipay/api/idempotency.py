@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from blipay.api.addresses import client_address
 from blipay.api.models import IdempotencyRecord
 from blipay.errors import DomainError
 
@@ -53,7 +54,9 @@ def idempotent(handler: Handler) -> Handler:
             return handler(view, request, *args, **kwargs)
         if len(key) > MAX_KEY_LENGTH:
             raise IdempotencyKeyInvalid(fields={"Idempotency-Key": [f"At most {MAX_KEY_LENGTH} characters."]})
-        caller = str(request.user) if request.user.is_authenticated else "anonymous"
+        # Keys are per caller, never shared; an anonymous caller (registering) is its address,
+        # so nobody else sending the same key and body gets its answer (and its new token).
+        caller = str(request.user) if request.user.is_authenticated else f"anonymous:{client_address(request.META)}"
         fingerprint = _fingerprint(request)
         _reserve(caller, key, fingerprint)
         with transaction.atomic():

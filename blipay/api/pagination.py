@@ -1,4 +1,6 @@
+from base64 import b64decode
 from typing import Any
+from urllib import parse
 
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
@@ -37,12 +39,18 @@ class NewestFirst(CursorPagination):
     )
 
     def decode_cursor(self, request: Request) -> Cursor | None:
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is None:
+            return None
         try:
+            # DRF's decoding skips whatever isn't base64, so "%%%" would read as the first page.
+            tokens = parse.parse_qs(b64decode(encoded, validate=True).decode("ascii"), keep_blank_values=True)
             cursor = super().decode_cursor(request)
-        except NotFound:
+        except (ValueError, NotFound):
             cursor = None
         else:
-            if cursor is None or cursor.position is None or parse_datetime(cursor.position) is not None:
+            position_ok = cursor.position is None or parse_datetime(cursor.position) is not None
+            if tokens and set(tokens) <= {"o", "r", "p"} and position_ok:
                 return cursor
         raise ValidationError({self.cursor_query_param: ["Not a cursor this API gave; copy it from `next`."]})
 
