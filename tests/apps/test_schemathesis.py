@@ -210,3 +210,9 @@ def test_walking_the_links_each_owner_reaches_its_own_objects(in_process):
             suppress_health_check=list(HealthCheck),
         )
     )
+
+
+def test_the_schema_fuzzed_is_the_one_served(client):
+    served = client.get("/api/schema/", {"format": "json"}).json()
+
+    assert served == _served_schema()
