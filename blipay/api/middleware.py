@@ -51,7 +51,8 @@ class BodySizeLimitMiddleware:
     contract's body before anything reads it: Django enforces the limit only where
     ``request.body`` is read, and DRF's parsers and the strangler read the stream too. (A
     body that only turns out too large while read raises RequestDataTooBig, which the API's
-    exception handler and ``json_400`` answer the same way.)"""
+    exception handler and ``json_400`` answer the same way.) The whole body counts: Blipay
+    takes no file uploads, which Django's own check would leave out."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
