@@ -21,6 +21,7 @@ from blipay.api.errors import STATUS_OF
 from blipay.api.fields import ClosedSerializer
 from blipay.api.idempotency import MAX_KEY_LENGTH
 from blipay.api.limits import RegistrationThrottle, WriteThrottle
+from blipay.identity.internal import HEADER as IDENTITY_HEADER
 from blipay.identity.principal import MEMBER, MERCHANT, STAFF
 
 # The security scheme each kind of caller authenticates with, and where its token comes from.
@@ -221,3 +222,18 @@ def link_created_objects(result: dict, generator: Any, request: Any, public: boo
             if links:
                 created["links"] = links
     return result
+
+
+class SignedIdentityScheme(OpenApiAuthenticationExtension):
+    """An extracted service's one scheme: the caller's identity, signed by the monolith."""
+
+    target_class = "blipay.identity.middleware.SignedIdentityAuthentication"
+    name = "signedIdentity"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": IDENTITY_HEADER,
+            "description": "Set by the monolith when it forwards a request; clients call the monolith instead.",
+        }
