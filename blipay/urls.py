@@ -24,5 +24,6 @@ urlpatterns = [
 if "strangler" in settings.INSTALLED_APPS:
     urlpatterns.append(path("internal/strangler/", include("strangler.urls")))
 
+handler400 = "blipay.api.errors.json_400"
 handler404 = "blipay.api.errors.json_404"
 handler500 = "blipay.api.errors.json_500"

@@ -26,6 +26,7 @@ from urllib.parse import quote, urlsplit
 
 import urllib3
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ReadTimeoutError
 
@@ -190,7 +191,8 @@ class Outgoing:
 def read_body(request: HttpRequest) -> bytes:
     """The request body, read once (a shadow copy and a fallback need it again). A chunked
     upload has no Content-Length, and Django reads such a body as empty; the WSGI server has
-    de-chunked it, so read the stream itself. Raises ValueError past Django's upload limit."""
+    de-chunked it, so read the stream itself. Raises RequestDataTooBig past Django's upload limit
+    (a declared Content-Length over it never gets here: BodySizeLimitMiddleware answers first)."""
     cached = getattr(request, "_strangler_body", None)
     if cached is not None:
         return cached
@@ -202,7 +204,7 @@ def read_body(request: HttpRequest) -> bytes:
             chunks.append(chunk)
             size += len(chunk)
             if size > limit:
-                raise ValueError("request body over the upload limit")
+                raise RequestDataTooBig("request body over the upload limit")
         body = b"".join(chunks)
     else:
         body = request.body

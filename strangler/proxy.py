@@ -17,10 +17,11 @@ import random
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from blipay.api.addresses import client_address
-from blipay.api.errors import error_body
+from blipay.api.errors import error_body, payload_too_large
 from blipay.events.control import POSITION_HEADER
 from blipay.identity.credentials import recent_principal_for
 from blipay.identity.internal import Caller
@@ -134,8 +135,8 @@ def to_service(
     safe = request.method in SAFE_METHODS
     try:
         body = read_body(request)
-    except ValueError:
-        return monolith(request, route, get_response)  # too large: the monolith refuses it in the contract's words
+    except RequestDataTooBig:
+        return payload_too_large()
     outgoing = Outgoing.of(request, caller=caller, body=body)
     started = now_ms()
     for attempt in (1, 2):
@@ -189,8 +190,8 @@ def shadowed(request: HttpRequest, route: Route, caller: Caller, get_response: G
     """Serve from ``route.serve``; send a copy to the other side off the request path."""
     try:
         body = read_body(request)
-    except ValueError:  # over the upload limit: the monolith refuses it in the contract's words
-        return monolith(request, route, get_response)
+    except RequestDataTooBig:
+        return payload_too_large()
     copy = shadow.Copy(route=route, request=Outgoing.of(request, caller=caller, body=body))
     reason = _skip_reason(request, route, body)
     if reason:

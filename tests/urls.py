@@ -1,6 +1,6 @@
 from django.urls import path
 
-from blipay.urls import handler404, handler500
+from blipay.urls import handler400, handler404, handler500
 from blipay.urls import urlpatterns as blipay_urlpatterns
 from tests.eventsink.views import ping
 from tests.strangler.views import monolith_echo
@@ -11,4 +11,4 @@ urlpatterns = [
     path("api/v1/echo/<str:what>", monolith_echo),
 ]
 
-__all__ = ["handler404", "handler500", "urlpatterns"]
+__all__ = ["handler400", "handler404", "handler500", "urlpatterns"]

@@ -10,6 +10,8 @@ from apps.merchants.errors import MerchantNotFound
 from apps.merchants.selectors import merchant_get
 from apps.merchants.services import merchant_register
 from blipay.api.auth import allow
+from blipay.api.errors import refuses
+from blipay.api.fields import InputSerializer
 from blipay.api.idempotency import idempotent
 from blipay.api.limits import RegistrationThrottle
 
@@ -26,9 +28,9 @@ class MerchantRegisterApi(APIView):
     throttle_classes = [RegistrationThrottle]
     shown_once = ("api_key",)  # kept sealed for an Idempotency-Key replay (blipay.api.idempotency)
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         name = serializers.CharField(max_length=200)
-        email = serializers.EmailField(max_length=254)
+        email = serializers.EmailField(max_length=254, trim_whitespace=False)
 
     class Output(MerchantOutput):
         api_key = serializers.CharField(
@@ -39,6 +41,7 @@ class MerchantRegisterApi(APIView):
         )
 
     @extend_schema(request=Input, responses={201: Output}, summary="Register a merchant")
+    @refuses("merchant_exists")
     @idempotent
     def post(self, request: Request) -> Response:
         data = self.Input(data=request.data)

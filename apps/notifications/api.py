@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from apps.notifications.selectors import member_notifications
 from blipay.api.auth import TheMemberOrStaff, allow
-from blipay.api.pagination import NewestFirst
+from blipay.api.pagination import NewestFirst, listed
 
 
 class MemberNotificationsApi(APIView):
@@ -23,7 +23,7 @@ class MemberNotificationsApi(APIView):
         body = serializers.CharField()
         created_at = serializers.DateTimeField()
 
-    @extend_schema(responses={200: Output(many=True)}, summary="The notifications sent to the member, newest first")
+    @extend_schema(**listed(Output), summary="The notifications sent to the member, newest first")
     def get(self, request: Request, member_id: str) -> Response:
         # Someone else's member answers 404, exactly like a member that doesn't exist.
         paginator = NewestFirst()

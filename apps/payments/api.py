@@ -13,8 +13,8 @@ from apps.payments.selectors import payment_visible, topup_visible
 from apps.payments.services import BankConfirmation, bank_payment_confirm, payment_create, refund_issue, topup_create
 from apps.payments.signatures import bank_signature_verify
 from blipay.api.auth import allow
-from blipay.api.errors import error_response
-from blipay.api.fields import AmountField
+from blipay.api.errors import error_response, refuses
+from blipay.api.fields import AmountField, InputSerializer
 from blipay.api.idempotency import idempotent
 
 
@@ -43,7 +43,7 @@ class PaymentOutput(serializers.Serializer):
 class TopUpCreateApi(APIView):
     permission_classes = [allow("member")]
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         amount = AmountField()
 
     @extend_schema(request=Input, responses={201: TopUpOutput}, summary="Ask to top up by bank transfer")
@@ -68,7 +68,7 @@ class BankNotificationApi(APIView):
 
     authentication_classes: list = []
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         reference = serializers.CharField(max_length=64)
         amount = AmountField()
         status = serializers.ChoiceField(choices=["paid"])
@@ -81,12 +81,13 @@ class BankNotificationApi(APIView):
         responses={200: dict},
         summary="Payment confirmation from the bank (signed)",
     )
+    @refuses("invalid_signature", "unknown_reference", "amount_mismatch", "topup_already_paid")
     @idempotent
     def post(self, request: Request) -> Response:
         bank_signature_verify(raw_body=request.body, header=request.headers.get("X-Bank-Signature"))
         try:
             payload = json.loads(request.body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # not JSON, or nested past the decoder's depth
             raise ParseError("The body is not JSON.") from exc
         data = self.Input(data=payload)
         data.is_valid(raise_exception=True)
@@ -113,12 +114,13 @@ def bank_answer(confirmation: BankConfirmation) -> Response:
 class PaymentCreateApi(APIView):
     permission_classes = [allow("member")]
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         merchant_id = serializers.UUIDField()
         amount = AmountField()
         description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
     @extend_schema(request=Input, responses={201: PaymentOutput}, summary="Pay a merchant from the balance")
+    @refuses("merchant_not_found", "insufficient_balance")
     @idempotent
     def post(self, request: Request) -> Response:
         data = self.Input(data=request.data)
@@ -144,7 +146,7 @@ class PaymentDetailApi(APIView):
 class RefundCreateApi(APIView):
     permission_classes = [allow("merchant", "staff")]
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         amount = AmountField()
         reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
@@ -157,6 +159,7 @@ class RefundCreateApi(APIView):
         created_at = serializers.DateTimeField()
 
     @extend_schema(request=Input, responses={201: Output}, summary="Refund (part of) a payment to the balance")
+    @refuses("refund_exceeds_payment")
     @idempotent
     def post(self, request: Request, payment_id: str) -> Response:
         payment = payment_visible(payment_id=str(payment_id), principal=request.user)

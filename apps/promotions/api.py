@@ -10,7 +10,8 @@ from rest_framework.views import APIView
 
 from apps.promotions.services import promotion_create
 from blipay.api.auth import allow
-from blipay.api.fields import AmountField, WholeNumberField
+from blipay.api.errors import refuses
+from blipay.api.fields import AmountField, InputSerializer, WholeNumberField
 from blipay.api.idempotency import idempotent
 
 
@@ -29,7 +30,7 @@ class MomentField(serializers.DateTimeField):
 class PromotionCreateApi(APIView):
     permission_classes = [allow("staff")]
 
-    class Input(serializers.Serializer):
+    class Input(InputSerializer):
         merchant_id = serializers.UUIDField()
         percent = WholeNumberField(minimum=1, maximum=100, help_text="cashback, in percent of the payment's amount")
         max_amount = AmountField(help_text="the most cashback one payment earns, in rupiah")
@@ -51,6 +52,7 @@ class PromotionCreateApi(APIView):
         created_at = serializers.DateTimeField()
 
     @extend_schema(request=Input, responses={201: Output}, summary="Start a cashback promotion at a merchant")
+    @refuses("merchant_not_found")
     @idempotent
     def post(self, request: Request) -> Response:
         data = self.Input(data=request.data)

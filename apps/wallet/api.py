@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 
 from apps.wallet.selectors import member_transactions
 from blipay.api.auth import TheMemberOrStaff, allow
-from blipay.api.pagination import NewestFirst
+from blipay.api.pagination import NewestFirst, listed
 
 
 class MemberTransactionsApi(APIView):
@@ -21,7 +21,7 @@ class MemberTransactionsApi(APIView):
         description = serializers.CharField()
         created_at = serializers.DateTimeField()
 
-    @extend_schema(responses={200: Output(many=True)}, summary="The member's ledger history, newest first")
+    @extend_schema(**listed(Output), summary="The member's ledger history, newest first")
     def get(self, request: Request, member_id: str) -> Response:
         paginator = NewestFirst()
         page = paginator.paginate_queryset(member_transactions(member_id=str(member_id)), request, view=self)

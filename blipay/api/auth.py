@@ -20,6 +20,7 @@ def allow(*kinds: str) -> type[BasePermission]:
 
     class Allowed(BasePermission):
         message = f"This endpoint is for: {', '.join(kinds)}."
+        allowed_kinds = kinds  # read by the OpenAPI schema (blipay.api.schema)
 
         def has_permission(self, request: Request, view: APIView) -> bool:
             user = request.user

@@ -2,10 +2,13 @@
 "message", "fields"?}}``, and a refusal's code into its status. Never HTML, never a trace."""
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, JsonResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -32,6 +35,20 @@ STATUS_OF = {
     "refund_exceeds_payment": status.HTTP_422_UNPROCESSABLE_ENTITY,
     "idempotency_key_reused": status.HTTP_422_UNPROCESSABLE_ENTITY,
 }
+
+
+def refuses(*codes: str) -> Callable[[Callable], Callable]:
+    """Declare the refusals (error codes) an API handler can answer besides the generic
+    ones derived from the view; the schema documents each under its status."""
+    unknown = [code for code in codes if code not in STATUS_OF]
+    if unknown:
+        raise ValueError(f"no status for {unknown}: add them to blipay.api.errors.STATUS_OF")
+
+    def mark(handler: Callable) -> Callable:
+        handler.refusals = codes
+        return handler
+
+    return mark
 
 
 def error_response(code: str, message: str, fields: dict[str, Any] | None = None) -> Response:
@@ -63,6 +80,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every error an API view raises ends here."""
     if isinstance(exc, DomainError):
         return error_response(exc.code, exc.message, exc.fields)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body("payload_too_large", _too_large()), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -94,6 +113,23 @@ def _fields(detail: Any) -> dict[str, list[str]]:
             for name, errors in detail.items()
         }
     return {"non_field_errors": [str(m) for m in (detail if isinstance(detail, list) else [detail])]}
+
+
+def _too_large() -> str:
+    return f"The request body is over the limit of {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes."
+
+
+def payload_too_large() -> JsonResponse:
+    """The answer to a body over the upload limit, wherever it is found (see BodySizeLimitMiddleware)."""
+    return JsonResponse(error_body("payload_too_large", _too_large()), status=413)
+
+
+def json_400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's answer to a SuspiciousOperation outside an API view (e.g. the strangler
+    reading a body over the limit): the contract's body, never Django's HTML page."""
+    if isinstance(exception, RequestDataTooBig):
+        return payload_too_large()
+    return JsonResponse(error_body("malformed_request", "The request is malformed."), status=400)
 
 
 def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

@@ -39,3 +39,37 @@ class AmountField(WholeNumberField):
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(minimum=1, maximum=MAX_AMOUNT, **kwargs)
+
+
+class InputSerializer(serializers.Serializer):
+    """A request body. Text and ids must come as JSON strings: DRF would turn 0 into "0" (a
+    name, a phone number) or into the nil UUID, and a client sending a number where text
+    belongs has a bug we should tell it about."""
+
+    default_error_messages = {"not_text": "Must be a string."}
+
+    def to_internal_value(self, data: object) -> dict:
+        if isinstance(data, dict):
+            wrong = {
+                name: [self.error_messages["not_text"]]
+                for name, field in self.fields.items()
+                if isinstance(field, serializers.CharField | serializers.UUIDField)
+                and name in data
+                and not isinstance(data[name], str)
+                and not (data[name] is None and field.allow_null)
+            }
+            if wrong:
+                raise serializers.ValidationError(wrong)
+        return super().to_internal_value(data)
+
+
+class ClosedSerializer(InputSerializer):
+    """Refuses fields it doesn't declare (400 naming each), where silently ignoring one would
+    hide a client's mistake (e.g. a PATCH of a field that can't be changed). The schema says
+    so (``additionalProperties: false``)."""
+
+    def validate(self, attrs: dict) -> dict:
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError({name: ["This field can't be changed."] for name in sorted(unknown)})
+        return attrs

@@ -39,6 +39,7 @@ from blipay.api.models import IdempotencyRecord
 from blipay.errors import DomainError
 
 RETENTION = timedelta(hours=48)  # the contract promises at least 24 hours
+MAX_KEY_LENGTH = 255
 
 
 class IdempotencyKeyInUse(DomainError):
@@ -49,6 +50,11 @@ class IdempotencyKeyInUse(DomainError):
 class IdempotencyKeyReused(DomainError):
     code = "idempotency_key_reused"
     message = "This Idempotency-Key was used with a different request."
+
+
+class IdempotencyKeyInvalid(DomainError):
+    code = "validation_error"
+    message = "The request has invalid fields."
 
 
 Handler = Callable[..., Response]
@@ -63,10 +69,8 @@ def idempotent(handler: Handler) -> Handler:
         key = request.headers.get("Idempotency-Key", "").strip()
         if not key:
             return handler(view, request, *args, **kwargs)
-        if len(key) > 255:
-            raise DomainError(
-                "Idempotency-Key is longer than 255 characters.", fields={"Idempotency-Key": ["too long"]}
-            )
+        if len(key) > MAX_KEY_LENGTH:
+            raise IdempotencyKeyInvalid(fields={"Idempotency-Key": [f"At most {MAX_KEY_LENGTH} characters."]})
         caller = str(request.user) if request.user.is_authenticated else f"anonymous:{client_address(request.META)}"
         fingerprint = _fingerprint(request)
         seal = _seal(caller, key)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
+from blipay.api.errors import payload_too_large
 from blipay.events.context import CORRELATION_ID, caused_by
 
 
@@ -39,4 +40,26 @@ class ForwardedProtoMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.META.get("REMOTE_ADDR", "") not in settings.BLIPAY_TRUSTED_PROXIES:
             request.META.pop("HTTP_X_FORWARDED_PROTO", None)
+        return self.get_response(request)
+
+
+class BodySizeLimitMiddleware:
+    """A body declared over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is refused with 413 in the
+    contract's body before anything reads it: Django enforces the limit only where
+    ``request.body`` is read, and DRF's parsers and the strangler read the stream too. (A
+    body that only turns out too large while read raises RequestDataTooBig, which the API's
+    exception handler and ``json_400`` answer the same way.) The whole body counts: Blipay
+    takes no file uploads, which Django's own check would leave out."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            declared = 0
+        if limit is not None and declared > limit:
+            return payload_too_large()
         return self.get_response(request)

@@ -55,6 +55,8 @@ def declare_topology(channel: Any) -> None:
 
 # A message with this header is a replay (a backfill): only replayable handlers apply it.
 REPLAY_HEADER = "x-blipay-replay"
+# Why a consumer dead-lettered a message it could not read.
+DEAD_LETTER_REASON_HEADER = "x-blipay-dead-letter-reason"
 
 
 def queue_name(module: str, *, deployment: str | None = None) -> str:

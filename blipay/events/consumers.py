@@ -33,7 +33,14 @@ from kombu import Connection, Message
 from kombu.mixins import ConsumerMixin
 
 from blipay.events import control, inbox
-from blipay.events.broker import REPLAY_HEADER, ConfirmingPublisher, connect, module_queue
+from blipay.events.broker import (
+    DEAD_LETTER_REASON_HEADER,
+    REPLAY_HEADER,
+    ConfirmingPublisher,
+    connect,
+    dead_letter_queue,
+    module_queue,
+)
 from blipay.events.context import caused_by
 from blipay.events.envelope import Envelope
 from blipay.events.errors import UnknownEventType
@@ -154,8 +161,7 @@ class ModuleConsumer(ConsumerMixin):
             envelope = Envelope.from_dict(json.loads(message.body))
             event_type(envelope.routing_key)
         except (ValueError, KeyError, TypeError, UnknownEventType) as exc:
-            logger.error("%s: unreadable message %s dead-lettered: %r", self.module, message.properties, exc)
-            message.reject(requeue=False)
+            self._dead_letter_unreadable(message, reason=_unreadable_reason(exc))
             return
         if message.headers.get(REPLAY_HEADER):
             # A backfill addressed to this deployment: it rebuilds copies and causes no side
@@ -206,6 +212,35 @@ class ModuleConsumer(ConsumerMixin):
             return
         self._dead_letter(message, envelope, error)
 
+    def _dead_letter_unreadable(self, message: Message, *, reason: str) -> None:
+        """A message no handler can read (not JSON, not an envelope, a type or version this
+        deployment doesn't know) goes to the dead-letter queue as it came, with the reason
+        in its ``x-blipay-dead-letter-reason`` header; the consumer moves on. If that
+        publish fails, the broker's dead-lettering still takes it, without the reason."""
+        logger.error("%s: unreadable message %s dead-lettered: %s", self.module, message.properties, reason)
+        try:
+            with connect() as broker:
+                broker.Producer().publish(
+                    message.body,
+                    exchange="",
+                    routing_key=dead_letter_queue(self.module).name,
+                    declare=[dead_letter_queue(self.module)],
+                    content_type=message.content_type or "application/json",
+                    content_encoding=message.content_encoding or "utf-8",
+                    headers={
+                        **(message.headers or {}),
+                        DEAD_LETTER_REASON_HEADER: reason,
+                        "x-blipay-consumer": self.module,
+                    },
+                    message_id=message.properties.get("message_id"),
+                    delivery_mode=2,
+                )
+        except Exception:  # any failure to publish: the broker dead-letters it, without the reason
+            logger.exception("%s: could not dead-letter an unreadable message with its reason", self.module)
+            message.reject(requeue=False)
+            return
+        message.ack()
+
     def _dead_letter(self, message: Message, envelope: Envelope, error: str) -> None:
         try:
             inbox.record_failure(self.module, envelope, attempts=self.max_attempts, error=error)
@@ -219,6 +254,16 @@ class ModuleConsumer(ConsumerMixin):
             "%s: %s %s dead-lettered after %d attempts", self.module, envelope.type, envelope.id, self.max_attempts
         )
         message.reject(requeue=False)
+
+
+def _unreadable_reason(exc: Exception) -> str:
+    if isinstance(exc, UnknownEventType):
+        return f"unknown event type or version: {exc}"
+    if isinstance(exc, KeyError):
+        return f"not an event envelope: no {exc} field"
+    if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
+        return f"not JSON: {exc}"
+    return f"not an event envelope: {type(exc).__name__}: {exc}"[:500]
 
 
 @contextmanager
