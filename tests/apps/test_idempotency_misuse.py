@@ -3,6 +3,7 @@ retention, a key another caller (anonymous ones included) happens to use, a key 
 The same key with another body (422) and the per-caller scope between members are in
 tests/apps/payments/test_payments_and_refunds.py."""
 
+import hashlib
 import threading
 from datetime import timedelta
 
@@ -48,15 +49,19 @@ def test_a_request_while_the_first_with_its_key_still_runs_is_409_then_the_retry
     assert (after.status_code, after.json(), after["Idempotent-Replayed"]) == (201, first.json(), "true")
 
 
+def _record(key: str):
+    return IdempotencyRecord.objects.filter(key=hashlib.sha256(key.encode()).hexdigest())  # kept as its hash
+
+
+def _age(record, by: timedelta) -> None:
+    record.update(created_at=record.get().created_at - by)
+
+
 def test_a_key_is_kept_a_day_and_forgotten_after_its_retention(register_member):
     ani = register_member()
     kept, forgotten = _topup(ani, "kept"), _topup(ani, "forgotten")
-    IdempotencyRecord.objects.filter(key="kept").update(
-        created_at=IdempotencyRecord.objects.get(key="kept").created_at - timedelta(hours=24)
-    )
-    IdempotencyRecord.objects.filter(key="forgotten").update(
-        created_at=IdempotencyRecord.objects.get(key="forgotten").created_at - RETENTION - timedelta(minutes=1)
-    )
+    _age(_record("kept"), timedelta(hours=24))
+    _age(_record("forgotten"), RETENTION + timedelta(minutes=1))
 
     assert forget_old_keys() == 1
     replayed = _topup(ani, "kept", amount=20_000)
