@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from blipay.events.views import inbox_has, module_digest
+from blipay.observability.views import metrics
 
 MODULES_WITH_ENDPOINTS = ["members", "merchants", "wallet", "payments", "notifications", "promotions"]
 
@@ -19,6 +20,7 @@ urlpatterns = [
     ),
     path("internal/inbox/<str:module>/<str:event_id>", inbox_has, name="internal-inbox"),
     path("internal/digest/<str:module>", module_digest, name="internal-digest"),
+    path("metrics", metrics, name="metrics"),  # blipay.observability.metrics.METRICS_PATH
 ]
 if "strangler" in settings.INSTALLED_APPS:
     urlpatterns.append(path("internal/strangler/", include("strangler.urls")))

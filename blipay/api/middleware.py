@@ -11,6 +11,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from blipay.events.context import caused_by
+from blipay.observability import logs, tracing
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -24,7 +25,12 @@ class RequestIDMiddleware:
         # An id we can't safely log or put in a header is replaced, not trusted.
         request_id = offered if _REQUEST_ID.match(offered) else str(uuid.uuid4())
         request.request_id = request_id
-        with caused_by(correlation_id=request_id, causation_id=None, traceparent=request.headers.get("traceparent")):
+        # With tracing on, the events this request emits belong to its server span's trace.
+        traceparent = tracing.current_traceparent() or request.headers.get("traceparent")
+        with (
+            caused_by(correlation_id=request_id, causation_id=None, traceparent=traceparent),
+            logs.bound(request_id=request_id),
+        ):
             response = self.get_response(request)
         response["X-Request-ID"] = request_id
         if request.path_info.startswith("/api/"):
