@@ -157,11 +157,3 @@ def exposition() -> bytes:
         registry.register(_ProcessMetrics())
     registry.register(BackboneCollector())
     return generate_latest(registry)
-
-
-def mark_process_dead(pid: int) -> None:
-    """gunicorn's child_exit hook: a dead worker's live gauges stop counting."""
-    if multiprocess_dir():
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(pid)
