@@ -195,13 +195,8 @@ class ModuleConsumer(ConsumerMixin):
             envelope = Envelope.from_dict(json.loads(message.body))
             event_type(envelope.routing_key)
         except (ValueError, KeyError, TypeError, UnknownEventType) as exc:
-            logger.error(
-                "%s: unreadable message %s dead-lettered: %r",
-                self.module,
-                message.properties,
-                exc,
-                extra={"module": self.module},
-            )
+            with logs.bound(module=self.module):
+                logger.error("%s: unreadable message %s dead-lettered: %r", self.module, message.properties, exc)
             DEAD_LETTERED.labels(self.module, "unreadable").inc()
             message.reject(requeue=False)
             return
@@ -225,13 +220,8 @@ class ModuleConsumer(ConsumerMixin):
         try:
             self.apply([envelope for _, envelope in batch])
         except Exception as exc:  # noqa: BLE001 - the batch is retried message by message
-            logger.warning(
-                "%s: a batch of %d failed (%r); delivering one by one",
-                self.module,
-                len(batch),
-                exc,
-                extra={"module": self.module},
-            )
+            with logs.bound(module=self.module):
+                logger.warning("%s: a batch of %d failed (%r); delivering one by one", self.module, len(batch), exc)
             for message, envelope in batch:
                 self._deliver_alone(message, envelope)
             return
@@ -243,7 +233,12 @@ class ModuleConsumer(ConsumerMixin):
         deliver_many(self.module, envelopes)
 
     def _deliver_alone(self, message: Message, envelope: Envelope) -> None:
-        with logs.bound(module=self.module, event_id=envelope.id, causation_id=envelope.causation_id):
+        with logs.bound(
+            module=self.module,
+            event_id=envelope.id,
+            correlation_id=envelope.correlation_id,
+            causation_id=envelope.causation_id,
+        ):
             self._deliver_with_retries(message, envelope)
 
     def _deliver_with_retries(self, message: Message, envelope: Envelope) -> None:

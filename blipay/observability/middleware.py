@@ -26,31 +26,34 @@ class ObservabilityMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
-        token = logs.bind()  # process_view adds the view's module; this resets it afterwards
+        token = logs.bind()
         try:
             response = self._traced(request) if tracing.enabled() else self.get_response(request)
+            elapsed = time.perf_counter() - started
+            method = request.method if request.method in _METHODS else "other"
+            route = route_of(request)
+            HTTP_REQUESTS.labels(method, route, str(response.status_code)).inc()
+            HTTP_DURATION.labels(method, route).observe(elapsed)
+            request_id = getattr(request, "request_id", None)
+            # The request's own context (RequestIDMiddleware's, process_view's) has closed by now.
+            logs.bind(
+                request_id=request_id,
+                correlation_id=request_id,
+                module=module_of(request.resolver_match.func) if request.resolver_match else None,
+            )
+            access_log.info(
+                "%s %s %d",
+                request.method,
+                request.path_info,
+                response.status_code,
+                extra={"route": route, "status": response.status_code, "duration_ms": round(elapsed * 1000, 2)},
+            )
         finally:
             logs.unbind(token)
-        elapsed = time.perf_counter() - started
-        method = request.method if request.method in _METHODS else "other"
-        route = route_of(request)
-        HTTP_REQUESTS.labels(method, route, str(response.status_code)).inc()
-        HTTP_DURATION.labels(method, route).observe(elapsed)
-        access_log.info(
-            "%s %s %d",
-            request.method,
-            request.path_info,
-            response.status_code,
-            extra={
-                "request_id": getattr(request, "request_id", None),
-                "route": route,
-                "status": response.status_code,
-                "duration_ms": round(elapsed * 1000, 2),
-            },
-        )
         return response
 
     def process_view(self, request: HttpRequest, view: Callable, args: Any, kwargs: Any) -> None:
+        """The lines the view writes say which module it belongs to."""
         module = module_of(view)
         if module:
             logs.bind(module=module)
