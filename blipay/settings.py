@@ -235,6 +235,8 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = int(os.environ.get("BLIPAY_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+    # A scraper on the machine itself reads /metrics from gunicorn's 127.0.0.1 over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     if BLIPAY_TRUSTED_PROXIES and not BLIPAY_SERVICE:
@@ -297,6 +299,10 @@ LOGGING = {
 # Metrics (GET /metrics) for a scraper that sends "Authorization: Bearer <this>"; without
 # it only a staff session of the admin may read them.
 BLIPAY_METRICS_TOKEN = os.environ.get("BLIPAY_METRICS_TOKEN", "")
+# Where every process of the deployment writes its counters (`serve` sets it; see
+# docs/operations.md); made here if missing, as prometheus-client can't write to nowhere.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 # --- the event backbone -------------------------------------------------------------
 # One URL names the message broker for both the domain events and Celery's own tasks.
