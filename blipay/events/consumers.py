@@ -110,23 +110,34 @@ def handling(module: str, envelope: Envelope) -> Iterator[None]:
     """The context ``module``'s handlers run in for ``envelope``: a consumer span, child of
     the span that emitted the event (when tracing is on); the event as the cause of what
     they emit; and the event's ids on every log line they write."""
-    with tracing.span(
-        f"process {envelope.routing_key}",
-        kind=tracing.CONSUMER,
-        traceparent=envelope.traceparent,
-        attributes={
-            "messaging.operation.type": "process",
-            "messaging.destination.name": queue_name(module),
-            "messaging.message.id": envelope.id,
-            "blipay.module": module,
-        },
-    ):
-        traceparent = tracing.current_traceparent() or envelope.traceparent
-        with (
-            caused_by(correlation_id=envelope.correlation_id, causation_id=envelope.id, traceparent=traceparent),
-            logs.bound(module=module, event_id=envelope.id, causation_id=envelope.causation_id),
-        ):
+    if not tracing.enabled():
+        with _caused_by_event(module, envelope, envelope.traceparent):
             yield
+        return
+    with (
+        tracing.span(
+            f"process {envelope.routing_key}",
+            kind=tracing.CONSUMER,
+            traceparent=envelope.traceparent,
+            attributes={
+                "messaging.operation.type": "process",
+                "messaging.destination.name": queue_name(module),
+                "messaging.message.id": envelope.id,
+                "blipay.module": module,
+            },
+        ),
+        _caused_by_event(module, envelope, tracing.current_traceparent()),
+    ):
+        yield
+
+
+@contextmanager
+def _caused_by_event(module: str, envelope: Envelope, traceparent: str | None) -> Iterator[None]:
+    with (
+        caused_by(correlation_id=envelope.correlation_id, causation_id=envelope.id, traceparent=traceparent),
+        logs.bound(module=module, event_id=envelope.id, causation_id=envelope.causation_id),
+    ):
+        yield
 
 
 def _count(module: str, envelopes: Sequence[Envelope], outcomes: list[Outcome], *, replay: bool) -> None:

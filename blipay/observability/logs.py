@@ -11,8 +11,6 @@ messages are replaced by ``[redacted]``.
 import json
 import logging
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any
@@ -35,21 +33,31 @@ REDACTED = "[redacted]"
 
 def bind(**fields: str | None) -> Token:
     """Add fields to every line written in this context from now on; ``unbind`` with the token."""
-    current = _fields.get() or {}
-    return _fields.set({**current, **{name: value for name, value in fields.items() if value is not None}})
+    current = _fields.get()
+    merged = dict(current) if current else {}
+    for name, value in fields.items():
+        if value is not None:
+            merged[name] = value
+    return _fields.set(merged)
 
 
 def unbind(token: Token) -> None:
     _fields.reset(token)
 
 
-@contextmanager
-def bound(**fields: str | None) -> Iterator[None]:
-    token = bind(**fields)
-    try:
-        yield
-    finally:
-        unbind(token)
+class bound:  # noqa: N801 - used like a function: ``with bound(module=…):``
+    """Fields bound for the block (a class, not a generator: consumers enter one per event)."""
+
+    __slots__ = ("_fields", "_token")
+
+    def __init__(self, **fields: str | None) -> None:
+        self._fields = fields
+
+    def __enter__(self) -> None:
+        self._token = bind(**self._fields)
+
+    def __exit__(self, *exc: object) -> None:
+        _fields.reset(self._token)
 
 
 def redact(text: str) -> str:
