@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
+from blipay.api.schema_view import SchemaView
 from blipay.events.views import inbox_has, module_digest
 from blipay.observability.views import metrics
 
@@ -10,7 +11,7 @@ MODULES_WITH_ENDPOINTS = ["members", "merchants", "wallet", "payments", "notific
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     # A deployment serves the endpoints of the modules it runs (every one, in the monolith).
     *(
