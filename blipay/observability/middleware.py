@@ -26,7 +26,7 @@ class ObservabilityMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
-        token = logs.bind()
+        token = logs.bind()  # what is bound from here on (process_view, the access line) ends with the request
         try:
             response = self._traced(request) if tracing.enabled() else self.get_response(request)
             elapsed = time.perf_counter() - started
@@ -78,7 +78,7 @@ class ObservabilityMiddleware:
 
 
 def route_of(request: HttpRequest) -> str:
-    """The URL pattern that served ``request`` (``/api/v1/payments/<str:payment_id>``), the
+    """The URL pattern that served ``request`` (``/api/v1/payments/<uuid:payment_id>``), the
     strangler route that forwarded it, or ``unmatched``."""
     match = request.resolver_match
     if match is not None and match.route:
@@ -88,10 +88,7 @@ def route_of(request: HttpRequest) -> str:
 
 
 def module_of(view: Callable) -> str | None:
-    """The module a view belongs to: ``apps.payments.api`` → ``payments``."""
+    """The module a view belongs to: ``apps.payments.api`` → ``payments``, ``blipay.events.views``
+    → ``events``; None for another package's (the admin's)."""
     parts = (getattr(view, "__module__", None) or "").split(".")
-    if parts[0] == "apps" and len(parts) > 1:
-        return parts[1]
-    if parts[0] == "blipay" and len(parts) > 1:
-        return parts[1]
-    return None
+    return parts[1] if parts[0] in {"apps", "blipay"} and len(parts) > 1 else None
