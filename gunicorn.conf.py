@@ -11,4 +11,15 @@ worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY") or min(2 * len(os.sched_getaffinity(0)) + 1, 9))
 threads = int(os.environ.get("BLIPAY_WEB_THREADS", "4"))
 graceful_timeout = 10
-accesslog = "-"
+# No access log of gunicorn's own: Blipay writes one line per request (the logger
+# blipay.http), in the deployment's log format, with its request id and route.
+accesslog = None
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A dead worker's metrics files stop counting as live (prometheus-client's multiprocess
+    mode, on when ``manage.py serve`` sets PROMETHEUS_MULTIPROC_DIR)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)

@@ -14,4 +14,4 @@ DATABASES = {"default": {**DATABASES["default"], "NAME": BENCH_DATABASE}}  # noq
 # The relay kicks go to the bench's own Celery queue: a worker of the test suite or of
 # `make run` on the same broker never takes them.
 CELERY_TASK_DEFAULT_QUEUE = "bench.celery"
-LOGGING = {**LOGGING, "loggers": {"blipay": {"handlers": ["console"], "level": "WARNING"}}}  # noqa: F405
+LOGGING = {**LOGGING, "loggers": {**LOGGING["loggers"], "blipay": {"level": "WARNING"}}}  # noqa: F405

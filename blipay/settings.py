@@ -159,6 +159,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every request is measured (and traced, when tracing is on), routed or not.
+    "blipay.observability.middleware.ObservabilityMiddleware",
     "blipay.api.middleware.RequestIDMiddleware",
     # A body over the upload limit is answered 413 before anything (the strangler too) reads it.
     "blipay.api.middleware.BodySizeLimitMiddleware",
@@ -241,13 +243,18 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = int(os.environ.get("BLIPAY_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+    # A scraper on the machine itself reads /metrics from gunicorn's 127.0.0.1 over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     if BLIPAY_TRUSTED_PROXIES and not BLIPAY_SERVICE:
         # The proxy in front terminates TLS and says so; only its X-Forwarded-Proto is
         # believed (ForwardedProtoMiddleware drops anyone else's before it is read).
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-        MIDDLEWARE.insert(1, "blipay.api.middleware.ForwardedProtoMiddleware")
+        MIDDLEWARE.insert(
+            MIDDLEWARE.index("blipay.api.middleware.RequestIDMiddleware") + 1,
+            "blipay.api.middleware.ForwardedProtoMiddleware",
+        )
 
 
 # Rate limits (DRF rate strings). BLIPAY_RATE_LIMITS=off switches them all off.
@@ -286,13 +293,37 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# Logs: one JSON object a line (blipay.observability.logs) by default on the real servers,
+# where a log collector reads them; readable text on the embedded default, in a terminal.
+BLIPAY_LOG_FORMAT = os.environ.get("BLIPAY_LOG_FORMAT", "").strip().lower() or (
+    "text" if (os.environ.get("BROKER_URL") or "memory://").startswith("memory://") else "json"
+)
+if BLIPAY_LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"BLIPAY_LOG_FORMAT={BLIPAY_LOG_FORMAT!r}: it is json or text")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {"blipay": {"handlers": ["console"], "level": os.environ.get("BLIPAY_LOG_LEVEL", "INFO")}},
+    "formatters": {
+        "json": {"()": "blipay.observability.logs.JsonFormatter"},
+        "text": {"()": "blipay.observability.logs.TextFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": BLIPAY_LOG_FORMAT}},
+    # Blipay's own lines from BLIPAY_LOG_LEVEL up; the libraries' (Django, Celery, kombu)
+    # warnings and errors, in the same format.
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "blipay": {"level": os.environ.get("BLIPAY_LOG_LEVEL", "INFO")},
+        # Its 4xx warnings repeat blipay.http's access line; its 5xx errors carry the traceback.
+        "django.request": {"level": "ERROR"},
+    },
 }
+# Metrics (GET /metrics) for a scraper that sends "Authorization: Bearer <this>"; without
+# it only a staff session of the admin may read them.
+BLIPAY_METRICS_TOKEN = os.environ.get("BLIPAY_METRICS_TOKEN", "")
+# Where every process of the deployment writes its counters (`serve` sets it; see
+# docs/operations.md); made here if missing, as prometheus-client can't write to nowhere.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 # --- the event backbone -------------------------------------------------------------
 # One URL names the message broker for both the domain events and Celery's own tasks.
@@ -360,6 +391,8 @@ CELERY_TASK_IGNORE_RESULT = True
 # Celery closes Django's database connections after every task unless told to reuse them:
 # a reconnect per relay kick cost PostgreSQL half a core under load (make bench, figure 5).
 CELERY_DB_REUSE_MAX = 1000
+# Celery's processes log through LOGGING too (JSON lines with the rest), not a format of its own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "relay-sweep": {"task": "blipay.events.relay", "schedule": BLIPAY_EVENTS["RELAY_SWEEP_SECONDS"]},
     "outbox-cleanup": {"task": "blipay.events.cleanup", "schedule": 3600.0},

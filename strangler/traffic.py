@@ -12,6 +12,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, transaction
 
+from blipay.observability.metrics import STRANGLER_COUNTS, STRANGLER_LATENCY
 from strangler.models import Traffic
 
 logger = logging.getLogger("blipay.strangler")
@@ -30,6 +31,12 @@ COUNTERS = (
     "shadow_skipped",
 )
 
+# A counter's name in Prometheus: the comparison's are blipay_strangler_shadow_*.
+_UNPREFIXED = {"requests", "errors", "fallbacks", "proxy_errors"}
+_PROMETHEUS_NAME = {
+    name: name if name in _UNPREFIXED else f"shadow_{name.removeprefix('shadow_')}" for name in COUNTERS
+}
+
 _pending: dict[tuple[str, str, datetime], dict] = {}
 _lock = threading.Lock()
 _flusher: threading.Thread | None = None
@@ -43,6 +50,12 @@ def _entry(route: str, side: str, since: datetime) -> dict:
 
 
 def count(route: str, side: str, since: datetime, *, latency_ms: float | None = None, **counters: int) -> None:
+    # Prometheus sees them at once (blipay_strangler_*); the table gets them at the next flush.
+    for name, value in counters.items():
+        if value:
+            STRANGLER_COUNTS[_PROMETHEUS_NAME[name]].labels(route, side).inc(value)
+    if latency_ms is not None:
+        STRANGLER_LATENCY.labels(route, side).observe(latency_ms / 1000)
     with _lock:
         entry = _entry(route, side, since)
         for name, value in counters.items():

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 
 from blipay.api.errors import payload_too_large
 from blipay.events.context import CORRELATION_ID, caused_by
+from blipay.observability import logs, tracing
 
 
 class RequestIDMiddleware:
@@ -22,7 +23,12 @@ class RequestIDMiddleware:
         # An id we can't safely log or put in a header is replaced, not trusted.
         request_id = offered if CORRELATION_ID.match(offered) else str(uuid.uuid4())
         request.request_id = request_id
-        with caused_by(correlation_id=request_id, causation_id=None, traceparent=request.headers.get("traceparent")):
+        # With tracing on, the events this request emits belong to its server span's trace.
+        traceparent = tracing.current_traceparent() or request.headers.get("traceparent")
+        with (
+            caused_by(correlation_id=request_id, causation_id=None, traceparent=traceparent),
+            logs.bound(request_id=request_id),
+        ):
             response = self.get_response(request)
         response["X-Request-ID"] = request_id
         if request.path_info.startswith("/api/"):

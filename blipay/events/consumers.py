@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
@@ -40,6 +41,7 @@ from blipay.events.broker import (
     connect,
     dead_letter_queue,
     module_queue,
+    queue_name,
 )
 from blipay.events.context import caused_by
 from blipay.events.envelope import Envelope
@@ -47,6 +49,8 @@ from blipay.events.errors import UnknownEventType
 from blipay.events.registry import event_type
 from blipay.events.relay import relay_pending
 from blipay.events.subscriptions import Handler, consuming_modules, routing_keys, subscriptions_of
+from blipay.observability import logs, tracing
+from blipay.observability.metrics import CONSUMED, CONSUMER_LAG, DEAD_LETTERED, HANDLER_ERRORS, RETRIES
 
 logger = logging.getLogger("blipay.events.consumers")
 
@@ -91,9 +95,7 @@ def deliver_many(module: str, envelopes: Sequence[Envelope], *, replay: bool = F
                 owning = control.handover_apply(module, envelope)
                 continue
             is_fresh = envelope.id in fresh or envelope.id in stateless
-            with caused_by(
-                correlation_id=envelope.correlation_id, causation_id=envelope.id, traceparent=envelope.traceparent
-            ):
+            with handling(module, envelope):
                 running = [
                     handler
                     for handler, skip_stale, side_effect in handlers.get(envelope.routing_key, ())
@@ -106,7 +108,58 @@ def deliver_many(module: str, envelopes: Sequence[Envelope], *, replay: bool = F
         if not replay:
             control.advance_position(module, applying)
     applied = {e.id: (Outcome.APPLIED if e.id in fresh or e.id in stateless else Outcome.STALE) for e in applying}
-    return [applied.get(envelope.id, Outcome.DUPLICATE) for envelope in envelopes]
+    outcomes = [applied.get(envelope.id, Outcome.DUPLICATE) for envelope in envelopes]
+    _count(module, envelopes, outcomes, replay=replay)
+    return outcomes
+
+
+@contextmanager
+def handling(module: str, envelope: Envelope) -> Iterator[None]:
+    """The context ``module``'s handlers run in for ``envelope``: a consumer span, child of
+    the span that emitted the event (when tracing is on); the event as the cause of what
+    they emit; and the event's ids on every log line they write."""
+    if not tracing.enabled():
+        with _caused_by_event(module, envelope, envelope.traceparent):
+            yield
+        return
+    with (
+        tracing.span(
+            f"process {envelope.routing_key}",
+            kind=tracing.CONSUMER,
+            traceparent=envelope.traceparent,
+            attributes={
+                "messaging.operation.type": "process",
+                "messaging.destination.name": queue_name(module),
+                "messaging.message.id": envelope.id,
+                "blipay.module": module,
+            },
+        ),
+        _caused_by_event(module, envelope, tracing.current_traceparent()),
+    ):
+        yield
+
+
+@contextmanager
+def _caused_by_event(module: str, envelope: Envelope, traceparent: str | None) -> Iterator[None]:
+    with (
+        caused_by(correlation_id=envelope.correlation_id, causation_id=envelope.id, traceparent=traceparent),
+        logs.bound(module=module, event_id=envelope.id, causation_id=envelope.causation_id),
+    ):
+        yield
+
+
+def _count(module: str, envelopes: Sequence[Envelope], outcomes: list[Outcome], *, replay: bool) -> None:
+    now = time.time()
+    for envelope, outcome in zip(envelopes, outcomes, strict=True):
+        if replay:
+            CONSUMED.labels(module, envelope.routing_key, "replayed").inc()
+            continue
+        CONSUMED.labels(module, envelope.routing_key, outcome.value).inc()
+        if outcome is Outcome.APPLIED:
+            try:
+                CONSUMER_LAG.labels(module).observe(max(0.0, now - datetime.fromisoformat(envelope.time).timestamp()))
+            except ValueError:
+                continue  # a time that isn't ISO 8601 (a hand-made message): no lag to tell
 
 
 def _handlers(module: str, *, replay: bool) -> dict[str, list[tuple[Handler, bool, bool]]]:
@@ -183,7 +236,8 @@ class ModuleConsumer(ConsumerMixin):
         try:
             self.apply([envelope for _, envelope in batch])
         except Exception as exc:  # noqa: BLE001 - the batch is retried message by message
-            logger.warning("%s: a batch of %d failed (%r); delivering one by one", self.module, len(batch), exc)
+            with logs.bound(module=self.module):
+                logger.warning("%s: a batch of %d failed (%r); delivering one by one", self.module, len(batch), exc)
             for message, envelope in batch:
                 self._deliver_alone(message, envelope)
             return
@@ -195,16 +249,27 @@ class ModuleConsumer(ConsumerMixin):
         deliver_many(self.module, envelopes)
 
     def _deliver_alone(self, message: Message, envelope: Envelope) -> None:
+        with logs.bound(
+            module=self.module,
+            event_id=envelope.id,
+            correlation_id=envelope.correlation_id,
+            causation_id=envelope.causation_id,
+        ):
+            self._deliver_with_retries(message, envelope)
+
+    def _deliver_with_retries(self, message: Message, envelope: Envelope) -> None:
         error = ""
         for attempt in range(1, self.max_attempts + 1):
             try:
                 outcome = deliver(self.module, envelope)
             except Exception as exc:  # noqa: BLE001 - any handler failure is retried, then dead-lettered
                 error = f"{type(exc).__name__}: {exc}"
+                HANDLER_ERRORS.labels(self.module, envelope.routing_key).inc()
                 logger.warning(
                     "%s: %s %s failed (attempt %d): %s", self.module, envelope.type, envelope.id, attempt, error
                 )
                 if attempt < self.max_attempts:
+                    RETRIES.labels(self.module, envelope.routing_key).inc()
                     time.sleep(self.retry_base * 2 ** (attempt - 1))
                 continue
             logger.debug("%s: %s %s %s", self.module, envelope.type, envelope.id, outcome.value)
@@ -217,7 +282,9 @@ class ModuleConsumer(ConsumerMixin):
         deployment doesn't know) goes to the dead-letter queue as it came, with the reason
         in its ``x-blipay-dead-letter-reason`` header; the consumer moves on. If that
         publish fails, the broker's dead-lettering still takes it, without the reason."""
-        logger.error("%s: unreadable message %s dead-lettered: %s", self.module, message.properties, reason)
+        with logs.bound(module=self.module):
+            logger.error("%s: unreadable message %s dead-lettered: %s", self.module, message.properties, reason)
+        DEAD_LETTERED.labels(self.module, "unreadable").inc()
         try:
             with connect() as broker:
                 broker.Producer().publish(
@@ -253,6 +320,7 @@ class ModuleConsumer(ConsumerMixin):
         logger.error(
             "%s: %s %s dead-lettered after %d attempts", self.module, envelope.type, envelope.id, self.max_attempts
         )
+        DEAD_LETTERED.labels(self.module, "handler_failed").inc()
         message.reject(requeue=False)
 
 

@@ -41,6 +41,11 @@ def _trace_of(traceparent: str | None) -> tuple[str, str]:
     return secrets.token_hex(16), "01"
 
 
+def active_cause() -> Cause | None:
+    """The cause in force, if a request or a handler set one (logs read it)."""
+    return _current.get()
+
+
 def current_cause() -> Cause:
     """The cause in force, or a fresh one (a command or shell starts its own chain)."""
     cause = _current.get()

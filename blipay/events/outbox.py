@@ -21,6 +21,7 @@ from blipay.events.errors import NotInTransaction
 from blipay.events.models import RelayKick
 from blipay.events.registry import type_of
 from blipay.events.tasks import relay
+from blipay.observability import tracing
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,14 @@ def emit(*events: Outbound, using: str = "default") -> list[Envelope]:
         raise NotInTransaction(
             f"emit({', '.join(type_of(e.payload).routing_key for e in events)}) must run inside transaction.atomic()"
         )
+    if tracing.enabled():
+        names = ", ".join(sorted({type_of(e.payload).routing_key for e in events}))
+        with tracing.span(f"emit {names}", attributes={"blipay.events": len(events)}):
+            return _emit(events, using)
+    return _emit(events, using)
+
+
+def _emit(events: tuple[Outbound, ...], using: str) -> list[Envelope]:
     cause = current_cause()
     envelopes, rows = [], []
     for event in events:
@@ -79,7 +88,8 @@ def envelope_of(event: Outbound, *, cause: Cause | None = None) -> Envelope:
         time=timezone.now().isoformat(),
         correlation_id=cause.correlation_id,
         causation_id=cause.causation_id,
-        traceparent=cause.child_traceparent(),
+        # The emit span's context when tracing is on: the relay's and the handlers' spans follow it.
+        traceparent=tracing.current_traceparent() or cause.child_traceparent(),
         data=data,
     )
 

@@ -16,6 +16,7 @@ writers lock the aggregate's row, so "oldest ``added`` first" is commit order fo
 
 import logging
 import threading
+import time
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
@@ -27,10 +28,14 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published
+from opentelemetry.trace import Status, StatusCode
 
 from blipay.events.broker import ConfirmingPublisher, OutgoingMessage
+from blipay.events.errors import BrokerUnavailable
 from blipay.events.models import RelayKick
 from blipay.events.registry import event_types
+from blipay.observability import tracing
+from blipay.observability.metrics import RELAY_CONFIRM, RELAY_EVENTS, RELAY_FAILURES
 
 logger = logging.getLogger("blipay.events.relay")
 
@@ -56,10 +61,54 @@ def relay_batch(publisher: ConfirmingPublisher, *, batch_size: int | None = None
             # only after every confirm (a broker failure raises and rolls it back).
             claimed.update(status=StatusChoice.SUCCEEDED, retry=F("retry") + 1)
 
-        refused = publisher.publish([message for _, message in rows], meanwhile=mark_sent)
+        messages = [message for _, message in rows]
+        spans = _publish_spans(messages) if tracing.enabled() else None
+        started = time.perf_counter()
+        try:
+            refused = publisher.publish(messages, meanwhile=mark_sent)
+        except BrokerUnavailable as exc:
+            RELAY_FAILURES.inc()
+            _end_spans(spans, refused=set(), error=exc)
+            raise
+        RELAY_CONFIRM.observe(time.perf_counter() - started)
+        _end_spans(spans, refused=refused, error=None)
         if refused:
             _count_refusals([rows[index][0] for index in refused])
+    RELAY_EVENTS.labels("confirmed").inc(len(rows) - len(refused))
+    if refused:
+        RELAY_EVENTS.labels("refused").inc(len(refused))
     return len(rows)
+
+
+def _publish_spans(messages: list[OutgoingMessage]) -> list:
+    """One producer span per message, child of the span that emitted its event (the
+    envelope's traceparent), from the publish to the broker's confirm."""
+    return [
+        tracing.start_span(
+            f"publish {message.routing_key}",
+            kind=tracing.PRODUCER,
+            traceparent=message.headers.get("traceparent"),
+            attributes={
+                "messaging.system": "rabbitmq" if settings.BROKER_URL.startswith("amqp") else "kombu.memory",
+                "messaging.operation.type": "publish",
+                "messaging.destination.name": settings.BLIPAY_EVENTS["EXCHANGE"],
+                "messaging.rabbitmq.destination.routing_key": message.routing_key,
+                "messaging.message.id": message.id,
+            },
+        )
+        for message in messages
+    ]
+
+
+def _end_spans(spans: list | None, *, refused: set[int], error: Exception | None) -> None:
+    if not spans:
+        return
+    for index, span in enumerate(spans):
+        if error is not None:
+            span.record_exception(error)
+        if error is not None or index in refused:
+            span.set_status(Status(StatusCode.ERROR, "broker unavailable" if error else "refused"))
+        span.end()
 
 
 def _claim(batch_size: int) -> list[tuple[object, OutgoingMessage]]:

@@ -17,6 +17,7 @@ from django.conf import settings
 from kombu.exceptions import ChannelError
 
 from blipay.events.broker import connect, queue_name
+from tests.observed import METRICS_TOKEN
 
 SERVICE = "notifications"
 ROTATED_KEY = "the-services-new-key"  # the service runs mid-rotation: the monolith's key is its previous one
@@ -90,6 +91,7 @@ def start() -> Service:
         "BLIPAY_EMAIL_FILE_PATH": str(var / "mail"),
         "BLIPAY_CONSUMER_RETRY_BASE_SECONDS": "0.01",
         "WEB_CONCURRENCY": "2",
+        "BLIPAY_METRICS_TOKEN": METRICS_TOKEN,
     }
     manage = [sys.executable, "manage.py"]
     for command in (["service_prepare"], ["migrate", "--noinput", "-v0"]):

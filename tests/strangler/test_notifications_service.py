@@ -23,6 +23,7 @@ from blipay.identity.internal import Caller, sign, signed_get
 from strangler import forward, shadow, traffic
 from strangler.models import Comparison
 from tests.helpers import wait_until
+from tests.observed import METRICS_TOKEN, Scrape
 from tests.strangler.conftest import set_route
 from tests.strangler.service import ROTATED_KEY
 
@@ -336,3 +337,25 @@ def test_the_choreography_of_a_request_shows_what_the_service_applied_asked_from
     assert "notifications @ notifications service: member.registered.v1 applied at" in page
     refused = signed_get(extracted.url, "/internal/trace/bad!id")
     assert refused.status == 400 and refused.json()["error"]["code"] == "validation_error"
+
+
+def test_the_service_serves_its_own_metrics_added_up_over_its_processes(extracted):
+    refused = http.request("GET", f"{extracted.url}/metrics")
+    assert refused.status == 401
+    assert json.loads(refused.data)["error"]["code"] == "unauthenticated"
+
+    def scrape() -> Scrape:
+        answer = http.request("GET", f"{extracted.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        assert answer.status == 200
+        return Scrape(answer.data.decode())
+
+    register()
+    drain()  # the monolith relays member.saved; the service's consumers apply it
+    # Counted by the service's consumers process; read by whichever gunicorn worker answers.
+    applied = {"module": "notifications", "outcome": "applied"}
+    wait_until(lambda: scrape().value("blipay_consumer_events_total", **applied) >= 1, message="applied in the scrape")
+    metrics = scrape()
+    assert metrics.value("blipay_http_requests_total", route="/metrics", status="401") >= 1
+    queue = "blipay.service.notifications.notifications"
+    assert metrics.has("blipay_queue_messages", module="notifications", queue=queue)
+    assert metrics.has("blipay_outbox_pending")

@@ -2,6 +2,7 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
@@ -65,6 +66,14 @@ class Command(BaseCommand):
         config.touch(mode=0o600)
         config.chmod(0o600)  # it holds supervisorctl's password
         config.write_text(supervisord_config(children))
+        # Every child counts its metrics in files here, so a scrape of any web worker adds up the
+        # whole deployment's (prometheus-client's multiprocess mode). Emptied at each start: the
+        # counters start again from zero, which Prometheus reads as a restart.
+        metrics = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or run / "metrics")
+        metrics.mkdir(parents=True, exist_ok=True)
+        for stale in metrics.glob("*.db"):
+            stale.unlink()
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)  # supervisord's children inherit it
         self.stdout.write(f"supervisord runs {', '.join(child.name for child in children)}; config: {config}")
         self.stdout.write(self.style.SUCCESS(urls))
         sys.stdout.flush()

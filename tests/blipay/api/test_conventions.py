@@ -1,5 +1,9 @@
 """The API's shared conventions: rate limits, idempotency on every POST, the schema and docs."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
@@ -138,6 +142,31 @@ def test_the_openapi_schema_and_docs_are_served(client):
     for path in ("/api/v1/members", "/api/v1/members/{member_id}", "/api/v1/payments", "/api/v1/bank/notifications"):
         assert path in paths
     assert docs.status_code == 200
+
+
+# A process's first schema requests, all at once (a fresh threaded gunicorn worker's).
+_FIRST_SCHEMAS_AT_ONCE = """
+import threading, django
+django.setup()
+from django.test import Client
+statuses, start = [], threading.Barrier(4)
+def fetch():
+    start.wait()
+    statuses.append(Client().get("/api/schema/?format=json").status_code)
+threads = [threading.Thread(target=fetch) for _ in range(4)]
+[thread.start() for thread in threads]
+[thread.join() for thread in threads]
+print(sorted(statuses))
+"""
+
+
+def test_a_fresh_processs_first_schema_requests_at_once_all_get_the_schema(settings):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(settings.BASE_DIR)}
+    answer = subprocess.run(
+        [sys.executable, "-c", _FIRST_SCHEMAS_AT_ONCE], env=env, cwd=settings.BASE_DIR, capture_output=True, text=True
+    )
+    assert answer.returncode == 0, answer.stderr[-2000:]
+    assert answer.stdout.strip().splitlines()[-1] == "[200, 200, 200, 200]"
 
 
 def test_the_openapi_schema_is_valid_and_generates_without_warnings(tmp_path):
