@@ -12,13 +12,14 @@ import hashlib
 from collections.abc import Callable
 from datetime import timedelta
 
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from blipay.api.models import IdempotencyRecord
+from blipay.db import insert_rows
 from blipay.errors import DomainError
 
 RETENTION = timedelta(hours=48)  # the contract promises at least 24 hours
@@ -79,11 +80,10 @@ def _fingerprint(request: Request) -> str:
 
 
 def _reserve(caller: str, key: str, fingerprint: str) -> None:
-    try:
-        with transaction.atomic():
-            IdempotencyRecord.objects.create(caller=caller, key=key, fingerprint=fingerprint)
-    except IntegrityError:
-        pass  # reserved before: by an earlier try, or by a request still running
+    # One statement in autocommit; a key reserved before (by an earlier try, or by a
+    # request still running) is left as it is.
+    row = {"caller": caller, "key": key, "fingerprint": fingerprint, "created_at": timezone.now()}
+    insert_rows(IdempotencyRecord, [row], unless_conflict_on=("caller", "key"))  # no response yet: NULLs
 
 
 def _lock(caller: str, key: str) -> IdempotencyRecord:
