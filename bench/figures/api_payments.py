@@ -107,7 +107,9 @@ def run(context: Context) -> list[Figure]:
         port = env.free_port()
         server = [
             *("-m", "gunicorn", "blipay.wsgi:application", "--bind", f"127.0.0.1:{port}"),
-            *("--workers", str(WORKERS), "--worker-class", "sync", "--graceful-timeout", "5"),
+            # --threads 1: the repo's gunicorn.conf.py (read from the working directory) asks for
+            # 4 threads, which turns sync workers into gthread ones; see bench/README.md.
+            *("--workers", str(WORKERS), "--worker-class", "sync", "--threads", "1", "--graceful-timeout", "5"),
         ]
         server_env = {**overrides, "DJANGO_SETTINGS_MODULE": "bench.server_settings", "BLIPAY_RATE_LIMITS": "off"}
         with (
