@@ -93,6 +93,12 @@ def ensure_wrk() -> str:
     return ensure_command("wrk", package="wrk")
 
 
+def ensure_pgbench() -> str:
+    """The path of ``pgbench`` (the anchor of ``api_payments_vs_sql``): PostgreSQL's server
+    package ships it, so it is there wherever the bench's PostgreSQL runs."""
+    return ensure_command("pgbench", package="postgresql-15")
+
+
 def ensure_command(command: str, *, package: str) -> str:
     """The path of ``command``, after ``apt-get install -y <package>`` (and ``apt-get update``
     first if needed) when it is missing."""

@@ -21,6 +21,7 @@ def run(*, only: list[str] | None, quick: bool) -> int:
         print(f"bench: unknown figure(s) {sorted(unknown)}; known: {', '.join(FIGURES)}")
         return 2
     started, clock = now(), time.perf_counter()
+    env.RESULTS.mkdir(parents=True, exist_ok=True)  # a figure run alone writes its logs there first
     _warn_if_busy()
     _prepare()
     context = Context(quick=quick)

@@ -7,7 +7,14 @@ from apps.merchants import services
 from apps.merchants.errors import MerchantExists, MerchantUnknown
 from apps.merchants.models import Merchant
 
-__all__ = ["MerchantExists", "MerchantRegistered", "MerchantUnknown", "merchant_id_by_email", "merchant_register"]
+__all__ = [
+    "MerchantExists",
+    "MerchantRegistered",
+    "MerchantUnknown",
+    "merchant_id_by_email",
+    "merchant_known",
+    "merchant_register",
+]
 
 
 @dataclass(frozen=True)
@@ -26,3 +33,10 @@ def merchant_register(*, name: str, email: str) -> MerchantRegistered:
 def merchant_id_by_email(*, email: str) -> str | None:
     merchant_id = Merchant.objects.filter(email=email.strip().lower()).values_list("id", flat=True).first()
     return str(merchant_id) if merchant_id else None
+
+
+def merchant_known(*, merchant_id: str) -> bool:
+    """Whether the merchant is registered, as of now: for a module whose replica (fed by
+    merchant.saved) hasn't heard of it yet, when a client's own registration must be usable
+    at once (its 201 came before the event reached the replica)."""
+    return Merchant.objects.filter(id=merchant_id).exists()

@@ -40,6 +40,12 @@ class PaymentOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+# One instance for every response of the payment path: a serializer deep-copies its fields
+# when first used, which cost more than rendering the payment. to_representation keeps no
+# state, so sharing it is safe.
+_PAYMENT_OUTPUT = PaymentOutput()
+
+
 class TopUpCreateApi(APIView):
     permission_classes = [allow("member")]
 
@@ -132,7 +138,7 @@ class PaymentCreateApi(APIView):
             amount=values["amount"],
             description=values["description"],
         )
-        return Response(PaymentOutput(payment).data, status=status.HTTP_201_CREATED)
+        return Response(_PAYMENT_OUTPUT.to_representation(payment), status=status.HTTP_201_CREATED)
 
 
 class PaymentDetailApi(APIView):

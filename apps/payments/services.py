@@ -1,19 +1,21 @@
 """Commands of the payments module: top-ups and the bank's confirmations, payments, refunds."""
 
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from apps.merchants.public import MerchantUnknown
+from apps.merchants.public import MerchantUnknown, merchant_known
 from apps.payments.errors import PaymentNotFound, RefundExceedsPayment
 from apps.payments.events import PaymentMade, PaymentSaved, RefundSaved, TopUpSaved
 from apps.payments.models import BankNotification, MerchantReplica, Payment, Refund, TopUp
 from apps.wallet.public import payment_debit, refund_credit, topup_credit
+from blipay.db import columns, db_values, insert_rows
 from blipay.events.outbox import Outbound, emit
 
 # --- top-ups ---------------------------------------------------------------------------
@@ -149,30 +151,94 @@ def _topup_saved(topup: TopUp) -> Outbound:
 # --- payments and refunds --------------------------------------------------------------
 
 
-def payment_create(*, member_id: str, merchant_id: str, amount: int, description: str = "") -> Payment:
-    """Pay a merchant from the member's balance. Raises InsufficientBalance, changing nothing."""
-    if not MerchantReplica.objects.filter(id=merchant_id).exists():
-        raise MerchantUnknown()
+@dataclass(frozen=True)
+class NewPayment:
+    """A payment just made: what its response and events carry (no model instance on the
+    payment's path)."""
+
+    id: str
+    member_id: str
+    merchant_id: str
+    amount: int
+    description: str
+    created_at: datetime
+    refunded_amount: int = 0
+    status: str = Payment.SUCCEEDED
+    version: int = 1
+
+
+def payment_create(*, member_id: str, merchant_id: str, amount: int, description: str = "") -> NewPayment:
+    """Pay a merchant from the member's balance. Raises MerchantUnknown or InsufficientBalance,
+    changing nothing.
+
+    Statements, in one transaction: the payment's INSERT (which is also the check that the
+    merchant is known), the member's balance change, the ledger line, its two entries and
+    one outbox INSERT for the three events (wallet.balance_changed, payment.saved,
+    payment.made). ``tests/apps/payments/test_statements.py`` holds the count."""
+    payment = NewPayment(
+        id=str(uuid.uuid4()),
+        member_id=member_id,
+        merchant_id=merchant_id,
+        amount=amount,
+        description=description,
+        created_at=timezone.now(),
+    )
+    made = PaymentMade(
+        payment_id=payment.id,
+        member_id=member_id,
+        merchant_id=merchant_id,
+        amount=amount,
+        paid_at=payment.created_at,
+    )
+    # Outermost (no Idempotency-Key), this is the transaction; inside the idempotency
+    # record's transaction it is a savepoint, so a refusal is rolled back and the record
+    # can still keep the 4xx it answered.
     with transaction.atomic():
-        payment = Payment.objects.create(
-            member_id=member_id, merchant_id=merchant_id, amount=amount, description=description
-        )
+        if not _payment_insert_for_known_merchant(payment):
+            # The replica hasn't heard of the merchant (yet): a merchant is payable as soon
+            # as its registration answered 201, so ask the merchants module itself.
+            if not merchant_known(merchant_id=merchant_id):
+                raise MerchantUnknown()
+            insert_rows(Payment, [_payment_row(payment) | {"merchant_id": merchant_id}])
         payment_debit(
             member_id=member_id,
             merchant_id=merchant_id,
             amount=amount,
-            payment_id=str(payment.id),
+            payment_id=payment.id,
             description=description or "Payment",
+            with_events=(_payment_saved(payment), Outbound(made, subject=payment.id, sequence=1)),
         )
-        made = PaymentMade(
-            payment_id=str(payment.id),
-            member_id=str(payment.member_id),
-            merchant_id=str(payment.merchant_id),
-            amount=payment.amount,
-            paid_at=payment.created_at,
-        )
-        emit(_payment_saved(payment), Outbound(made, subject=str(payment.id), sequence=1))
     return payment
+
+
+def _payment_row(payment: NewPayment) -> dict[str, Any]:
+    return {
+        "id": payment.id,
+        "member_id": payment.member_id,
+        "amount": payment.amount,
+        "refunded_amount": payment.refunded_amount,
+        "description": payment.description,
+        "status": payment.status,
+        "version": payment.version,
+        "created_at": payment.created_at,
+    }
+
+
+def _payment_insert_for_known_merchant(payment: NewPayment) -> bool:
+    """INSERT the payment if the replica knows its merchant: the check and the write in one
+    statement (the merchant id is the replica's own). False, writing nothing, if not."""
+    row = _payment_row(payment)
+    sql = (
+        f"INSERT INTO {_PAYMENT_TABLE} ({columns(Payment, row)}, merchant_id)"
+        f" SELECT {', '.join(['%s'] * len(row))}, id FROM {_REPLICA_TABLE} WHERE id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*db_values(Payment, row), *db_values(MerchantReplica, {"id": payment.merchant_id})])
+        return cursor.rowcount == 1
+
+
+_PAYMENT_TABLE = Payment._meta.db_table
+_REPLICA_TABLE = MerchantReplica._meta.db_table
 
 
 def refund_issue(*, payment_id: str, amount: int, reason: str = "") -> Refund:
@@ -189,13 +255,6 @@ def refund_issue(*, payment_id: str, amount: int, reason: str = "") -> Refund:
         payment.refunded_amount += amount
         payment.version += 1
         payment.save(update_fields=["refunded_amount", "version"])
-        refund_credit(
-            member_id=str(payment.member_id),
-            merchant_id=str(payment.merchant_id),
-            amount=amount,
-            refund_id=str(refund.id),
-            description=reason or "Refund",
-        )
         refunded = RefundSaved(
             id=str(refund.id),
             payment_id=str(payment.id),
@@ -206,11 +265,18 @@ def refund_issue(*, payment_id: str, amount: int, reason: str = "") -> Refund:
             status=refund.status,
             created_at=refund.created_at,
         )
-        emit(Outbound(refunded, subject=str(refund.id), sequence=1), _payment_saved(payment))
+        refund_credit(
+            member_id=str(payment.member_id),
+            merchant_id=str(payment.merchant_id),
+            amount=amount,
+            refund_id=str(refund.id),
+            description=reason or "Refund",
+            with_events=(Outbound(refunded, subject=str(refund.id), sequence=1), _payment_saved(payment)),
+        )
     return refund
 
 
-def _payment_saved(payment: Payment) -> Outbound:
+def _payment_saved(payment: Payment | NewPayment) -> Outbound:
     payload = PaymentSaved(
         id=str(payment.id),
         member_id=str(payment.member_id),

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from apps.merchants.public import MerchantUnknown
+from apps.merchants.public import MerchantUnknown, merchant_known
 from apps.promotions.errors import InvalidPromotion
 from apps.promotions.events import CashbackGranted, PromotionSaved
 from apps.promotions.models import CashbackGrant, MerchantReplica, Promotion
@@ -24,7 +24,9 @@ def promotion_create(
     module has not heard of, InvalidPromotion when it would end before it starts."""
     if ends_at <= starts_at:
         raise InvalidPromotion(fields={"ends_at": ["Must be after starts_at."]})
-    if not MerchantReplica.objects.filter(id=merchant_id).exists():
+    # The replica is the normal path; a merchant whose registration just answered 201 may
+    # not have reached it yet, and its own promotion must work at once: ask merchants.
+    if not MerchantReplica.objects.filter(id=merchant_id).exists() and not merchant_known(merchant_id=merchant_id):
         raise MerchantUnknown()
     with transaction.atomic():
         promotion = Promotion.objects.create(

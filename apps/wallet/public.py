@@ -9,7 +9,8 @@ from django.db.models.functions import Substr
 
 from apps.wallet.errors import InsufficientBalance
 from apps.wallet.models import Account, LedgerTransaction
-from apps.wallet.services import Posting, account_get_or_create, posting_apply
+from apps.wallet.services import Posted, Posting, posting_apply
+from blipay.events.outbox import Outbound
 
 __all__ = [
     "BalanceTotal",
@@ -24,50 +25,67 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Posted:
-    transaction_id: str
-    balance_after: int
-
-
-def payment_debit(*, member_id: str, merchant_id: str, amount: int, payment_id: str, description: str = "") -> Posted:
+def payment_debit(
+    *,
+    member_id: str,
+    merchant_id: str,
+    amount: int,
+    payment_id: str,
+    description: str = "",
+    with_events: Sequence[Outbound] = (),
+) -> Posted:
     """Move ``amount`` from the member to the merchant. Raises InsufficientBalance. Call
-    inside the transaction that records the payment."""
-    return _posted(
+    inside the transaction that records the payment ``payment_id``, new in it: it is posted
+    once by construction. ``with_events`` (the payment's own) go to the outbox in the same
+    statement as the balance change."""
+    return posting_apply(
         Posting(
             kind=LedgerTransaction.PAYMENT,
             reference=payment_id,
             member_id=member_id,
             amount=-amount,
-            counterparty=account_get_or_create(Account.MERCHANT, merchant_id),
+            counterparty=(Account.MERCHANT, merchant_id),
             description=description,
-        )
+        ),
+        new_reference=True,
+        with_events=with_events,
     )
 
 
-def refund_credit(*, member_id: str, merchant_id: str, amount: int, refund_id: str, description: str = "") -> Posted:
-    """Move ``amount`` back from the merchant to the member."""
-    return _posted(
+def refund_credit(
+    *,
+    member_id: str,
+    merchant_id: str,
+    amount: int,
+    refund_id: str,
+    description: str = "",
+    with_events: Sequence[Outbound] = (),
+) -> Posted:
+    """Move ``amount`` back from the merchant to the member. Call inside the transaction that
+    records the refund ``refund_id``, new in it (see payment_debit)."""
+    return posting_apply(
         Posting(
             kind=LedgerTransaction.REFUND,
             reference=refund_id,
             member_id=member_id,
             amount=amount,
-            counterparty=account_get_or_create(Account.MERCHANT, merchant_id),
+            counterparty=(Account.MERCHANT, merchant_id),
             description=description,
-        )
+        ),
+        new_reference=True,
+        with_events=with_events,
     )
 
 
 def topup_credit(*, member_id: str, amount: int, topup_id: str) -> Posted:
     """Credit money that arrived by bank transfer. Once per top-up, however often called."""
-    return _posted(
+    return posting_apply(
         Posting(
             kind=LedgerTransaction.TOPUP,
             reference=topup_id,
             member_id=member_id,
             amount=amount,
-            counterparty=account_get_or_create(Account.SYSTEM, Account.BANK),
+            counterparty=(Account.SYSTEM, Account.BANK),
             description="Top-up by bank transfer",
         )
     )
@@ -109,8 +127,3 @@ def balances_by_prefix(*, prefixes: Sequence[str]) -> dict[str, int]:
 
 def _member_accounts() -> QuerySet[Account]:
     return Account.objects.filter(kind=Account.MEMBER).exclude(balance=0)
-
-
-def _posted(posting: Posting) -> Posted:
-    posted = posting_apply(posting)
-    return Posted(transaction_id=str(posted.id), balance_after=posted.balance_after)

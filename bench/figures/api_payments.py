@@ -9,9 +9,15 @@ generator is wrk at a fixed concurrency: each request pays as one of 1,000 funde
 chosen at random. Ours and the anchor alternate in rounds; after each round of ours the
 bench waits for the relay to send every event before the next round starts, so one
 figure's backlog never weighs on the other's.
+
+A second anchor, ``api_payments_vs_sql``: pgbench replaying the SQL one payment runs
+(``bench/payment_sql.py`` generates the script from a real payment of this run), at as
+many clients as gunicorn has workers: PostgreSQL's own ceiling for our transaction on
+this machine.
 """
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -20,15 +26,18 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
 from django.db import connection
+from django_outbox_pattern.choices import StatusChoice
+from django_outbox_pattern.models import Published
 from kombu import Connection
 
-from bench import env, events, relays
+from bench import env, events, payment_sql, relays
 from bench.context import Context
 from bench.report import Figure, median
 from bench.server_urls import CREATE_TABLE, TABLE
 
-VHOST = "blipay_bench_api"
+VHOST = f"{settings.DATABASES['default']['NAME']}_api"  # blipay_bench_api unless BENCH_DATABASE_NAME is set
 OURS_PATH = "/api/v1/payments"
 ANCHOR_PATH = "/bench/bare-insert"
 LUA = Path(__file__).resolve().parent.parent / "api_load.lua"
@@ -37,7 +46,8 @@ CONCURRENCY = 8  # wrk connections: 2 per worker, so a worker never waits for th
 AMOUNT = 1_000  # rupiah per payment (api_load.lua sends it)
 BALANCE = 100_000_000  # per member: 100,000 payments, far more than a run makes
 TARGET_RATIO = 0.40
-TARGET_P99_MS = 100.0
+TARGET_P99_MS = 50.0
+SQL_CLIENTS = WORKERS  # pgbench clients: as many database sessions as the server has
 CATCH_UP_TIMEOUT = 120.0
 
 
@@ -97,7 +107,9 @@ def run(context: Context) -> list[Figure]:
         port = env.free_port()
         server = [
             *("-m", "gunicorn", "blipay.wsgi:application", "--bind", f"127.0.0.1:{port}"),
-            *("--workers", str(WORKERS), "--worker-class", "sync", "--graceful-timeout", "5"),
+            # --threads 1: the repo's gunicorn.conf.py (read from the working directory) asks for
+            # 4 threads, which turns sync workers into gthread ones; see bench/README.md.
+            *("--workers", str(WORKERS), "--worker-class", "sync", "--threads", "1", "--graceful-timeout", "5"),
         ]
         server_env = {**overrides, "DJANGO_SETTINGS_MODULE": "bench.server_settings", "BLIPAY_RATE_LIMITS": "off"}
         with (
@@ -115,10 +127,75 @@ def run(context: Context) -> list[Figure]:
                 ours.append(load(OURS_PATH, round_seconds, catch_up=True))
                 anchor.append(load(ANCHOR_PATH, round_seconds))
             keyed = load(OURS_PATH, round_seconds, catch_up=True, idempotency_keys=True)
+        # After every round of ours: what pgbench leaves in the outbox is never relayed.
+        sql = _sql_ceiling(actors, rounds=rounds, seconds=round_seconds)
     finally:
         env.vhost_delete(VHOST)
         actors.unlink(missing_ok=True)
-    return _figures(ours, anchor, keyed, members=members, setup_seconds=setup_seconds, round_seconds=round_seconds)
+    figures = _figures(ours, anchor, keyed, members=members, setup_seconds=setup_seconds, round_seconds=round_seconds)
+    return [*figures, _vs_sql(ours, sql)]
+
+
+@dataclass
+class SqlRun:
+    """pgbench rounds of the payment's SQL (the script is kept in the JSON)."""
+
+    tps: list[float]
+    script: str
+    statements: int
+
+
+def _sql_ceiling(actors: Path, *, rounds: int, seconds: float) -> SqlRun:
+    pgbench = env.ensure_pgbench()
+    lines = [line.split() for line in actors.read_text().splitlines() if line.strip()]
+    who = [payment_sql.actor_of(token, merchant) for token, merchant in lines]
+    payment_sql.write_actors(who)
+    # The caller to capture with: one the load used (its merchant's account is open, as for
+    # every payment but a merchant's first), whose account id is no other parameter's value.
+    body = {"merchant_id": lines[-1][1], "amount": AMOUNT, "description": "bench"}
+    statements = payment_sql.capture(lines[-1][0], body)
+    script = payment_sql.script(statements, who[-1], members=len(who))
+    path = env.RESULTS / "payment.pgbench"
+    path.write_text(script)
+    db = settings.DATABASES["default"]
+    argv = [
+        *(pgbench, "-h", db["HOST"], "-p", str(db["PORT"] or 5432), "-U", db["USER"], "-n", "-M", "simple"),
+        *("-c", str(SQL_CLIENTS), "-j", "2", "-T", f"{seconds:.0f}", "-f", str(path), db["NAME"]),
+    ]
+    child_env = env.child_env({"PGPASSWORD": db["PASSWORD"]} if db["PASSWORD"] else {})
+    tps = []
+    try:
+        for _ in range(rounds):
+            done = subprocess.run(argv, capture_output=True, text=True, env=child_env, timeout=seconds + 60)
+            found = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", done.stdout)
+            failed = re.search(r"number of failed transactions: ([1-9][0-9]*)", done.stdout)
+            if done.returncode != 0 or found is None or failed:
+                output = done.stderr[-500:] or done.stdout[-500:]
+                raise RuntimeError(f"pgbench failed (exit {done.returncode}): {output}")
+            tps.append(float(found.group(1)))
+    finally:
+        # Its events (a constant body per script) must never reach a broker: every event of
+        # ours was relayed before it ran, so what is pending now is pgbench's.
+        Published.objects.filter(status=StatusChoice.SCHEDULE).delete()
+    return SqlRun(tps=tps, script=script, statements=len(statements))
+
+
+def _vs_sql(ours: list[Load], sql: SqlRun) -> Figure:
+    return Figure(
+        name="api_payments_vs_sql",
+        unit="requests/s",
+        ours=median([run.rate for run in ours]),
+        anchor=median(sql.tps),
+        ours_label="POST /api/v1/payments",
+        anchor_label=f"pgbench, the payment's SQL, {SQL_CLIENTS} clients",
+        targets=["no target: PostgreSQL's own ceiling for a payment's statements"],
+        details={
+            "anchor_runs_tps": sql.tps,
+            "clients": SQL_CLIENTS,
+            "statements_per_payment": sql.statements,
+            "script": sql.script,
+        },
+    )
 
 
 def _bare_table() -> None:

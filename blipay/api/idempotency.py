@@ -28,7 +28,7 @@ from datetime import timedelta
 
 from cryptography.fernet import Fernet
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -36,6 +36,7 @@ from rest_framework.views import APIView
 
 from blipay.api.addresses import client_address
 from blipay.api.models import IdempotencyRecord
+from blipay.db import insert_rows
 from blipay.errors import DomainError
 
 RETENTION = timedelta(hours=48)  # the contract promises at least 24 hours
@@ -123,11 +124,10 @@ def _seal(caller: str, key: str) -> Fernet:
 
 
 def _reserve(caller: str, key_hash: str, fingerprint: str) -> None:
-    try:
-        with transaction.atomic():
-            IdempotencyRecord.objects.create(caller=caller, key=key_hash, fingerprint=fingerprint)
-    except IntegrityError:
-        pass  # reserved before: by an earlier try, or by a request still running
+    # One statement in autocommit; a key reserved before (by an earlier try, or by a
+    # request still running) is left as it is.
+    row = {"caller": caller, "key": key_hash, "fingerprint": fingerprint, "sealed": "", "created_at": timezone.now()}
+    insert_rows(IdempotencyRecord, [row], unless_conflict_on=("caller", "key"))  # no response yet: NULLs
 
 
 def _lock(caller: str, key_hash: str) -> IdempotencyRecord:

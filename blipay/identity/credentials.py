@@ -42,10 +42,10 @@ _RECENT_MAX = 10_000
 
 
 def recent_principal_for(secret: str) -> Principal | None:
-    """principal_for, remembered by this process for ``RECENT_SECONDS``: for the strangler,
-    which resolves every routed caller before the service answers. A revocation reaches it
-    within those seconds; an unknown secret is never remembered (the monolith answers it,
-    and counts the failure)."""
+    """principal_for, remembered by this process for ``RECENT_SECONDS``: for the API's bearer
+    authentication and the strangler, which resolves every routed caller before the service
+    answers (one lookup serves both). A revocation reaches it within those seconds; an
+    unknown secret is never remembered (the monolith answers it, and counts the failure)."""
     key = _hash(secret)
     now = time.monotonic()
     known = _recent.get(key)

@@ -1,7 +1,12 @@
+from types import SimpleNamespace
+
 import pytest
+from django.utils import timezone
 from django_outbox_pattern.models import Published
 
 from apps.members.models import Member
+from blipay.identity import credentials
+from blipay.identity.models import Credential
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -130,3 +135,17 @@ def test_unknown_endpoint_answers_the_json_error_body(anon):
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_revoked_token_is_refused_once_the_callers_recent_window_has_passed(register_member, monkeypatch):
+    clock = [1_000.0]
+    monkeypatch.setattr(credentials, "time", SimpleNamespace(monotonic=lambda: clock[0]))  # this module's clock only
+    ani = register_member()
+    assert ani.client.get(f"/api/v1/members/{ani.id}").status_code == 200  # resolved, remembered
+
+    Credential.objects.filter(subject=ani.id).update(revoked_at=timezone.now())
+    clock[0] += credentials.RECENT_SECONDS - 0.1
+    assert ani.client.get(f"/api/v1/members/{ani.id}").status_code == 200  # still within the window
+    clock[0] += 0.2
+
+    assert ani.client.get(f"/api/v1/members/{ani.id}").status_code == 401

@@ -16,8 +16,8 @@ def known_merchant(name: str = "Warung Kopi") -> str:
 
 
 def payment(*, member_id: str, merchant_id: str, amount: int) -> Payment:
-    """A payment the member made (the balance must cover it)."""
-    return payment_create(member_id=member_id, merchant_id=merchant_id, amount=amount)
+    """A payment the member made (the balance must cover it), as stored."""
+    return Payment.objects.get(id=payment_create(member_id=member_id, merchant_id=merchant_id, amount=amount).id)
 
 
 def pending_topup(*, member_id: str | None = None, amount: int = 50_000, expired: bool = False) -> TopUp:

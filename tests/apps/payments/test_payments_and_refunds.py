@@ -3,6 +3,8 @@ import uuid
 import pytest
 from django_outbox_pattern.models import Published
 
+from apps.payments.models import MerchantReplica
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -75,6 +77,23 @@ def test_paying_an_unknown_merchant_is_422(register_member, credit):
 
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "merchant_not_found"
+
+
+def test_a_merchant_is_payable_as_soon_as_its_registration_answered(anon, register_member, credit, pump):
+    ani = register_member()
+    credit(ani, 10_000)
+    registered = anon.post("/api/v1/merchants", {"name": "Warung Baru", "email": "baru@merchant.id"}, format="json")
+    assert registered.status_code == 201
+    merchant_id = registered.json()["id"]
+    assert not MerchantReplica.objects.filter(id=merchant_id).exists()  # merchant.saved not consumed yet
+
+    response = ani.client.post("/api/v1/payments", {"merchant_id": merchant_id, "amount": 4_000}, format="json")
+
+    assert response.status_code == 201, response.content
+    assert response.json()["merchant_id"] == merchant_id
+    pump()
+    assert _balance(ani) == 6_000
+    assert MerchantReplica.objects.get(id=merchant_id).name == "Warung Baru"  # the replica catches up
 
 
 def test_only_members_pay(register_merchant):

@@ -1,3 +1,4 @@
+import uuid
 from datetime import datetime, timedelta
 from io import StringIO
 
@@ -286,12 +287,29 @@ def test_a_replayed_payment_made_credits_the_cashback_once(
 def test_replay_rebuilds_the_merchant_replica(staff, register_merchant):
     merchant = register_merchant("Warung Kopi")
     MerchantReplica.objects.all().delete()
-    assert staff.post("/api/v1/promotions", promotion(merchant.id), format="json").status_code == 422
 
     call_command("events", "replay", "promotions", stdout=StringIO())
 
     assert MerchantReplica.objects.get(id=merchant.id).name == "Warung Kopi"
     assert staff.post("/api/v1/promotions", promotion(merchant.id), format="json").status_code == 201
+
+
+def test_a_promotion_for_a_merchant_just_registered_is_created_before_the_event_arrives(staff, anon):
+    registered = anon.post("/api/v1/merchants", {"name": "Warung Baru", "email": "baru@merchant.id"}, format="json")
+    assert registered.status_code == 201
+    merchant_id = registered.json()["id"]
+    assert not MerchantReplica.objects.filter(id=merchant_id).exists()  # merchant.saved not consumed yet
+
+    response = staff.post("/api/v1/promotions", promotion(merchant_id), format="json")
+
+    assert response.status_code == 201
+    assert response.json()["merchant_id"] == merchant_id
+
+
+def test_a_promotion_for_a_merchant_nobody_registered_is_422(staff):
+    response = staff.post("/api/v1/promotions", promotion(str(uuid.uuid4())), format="json")
+
+    assert (response.status_code, response.json()["error"]["code"]) == (422, "merchant_not_found")
 
 
 # --- staff tokens ----------------------------------------------------------------------
