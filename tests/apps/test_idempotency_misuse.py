@@ -29,7 +29,7 @@ def test_a_request_while_the_first_with_its_key_still_runs_is_409_then_the_retry
     def first_still_running() -> None:
         # What the first request holds while it runs: its reservation's row lock.
         with transaction.atomic():
-            IdempotencyRecord.objects.select_for_update().get(key="topup-1")
+            _record("topup-1").select_for_update().get()
             holding.set()
             release.wait(10)
         connection.close()
