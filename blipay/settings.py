@@ -45,8 +45,11 @@ def _database(url: str | None) -> dict:
     for key, default in {"NAME": "blipay", "USER": "postgres", "HOST": "127.0.0.1", "PORT": 5432}.items():
         database[key] = database.get(key) or default
     database["TEST"] = {"NAME": f"test_{database['NAME']}"}
-    # Which deployment a connection belongs to, in pg_stat_activity.
-    database.setdefault("OPTIONS", {})["application_name"] = f"blipay-{os.environ.get('BLIPAY_SERVICE') or 'monolith'}"
+    # Which deployment, and which of its processes (set by `manage.py serve`), a connection
+    # belongs to, in pg_stat_activity: blipay-monolith-web, blipay-notifications-consumers…
+    deployment = os.environ.get("BLIPAY_SERVICE") or "monolith"
+    role = os.environ.get("BLIPAY_PROCESS_ROLE", "").strip()
+    database.setdefault("OPTIONS", {})["application_name"] = f"blipay-{deployment}" + (f"-{role}" if role else "")
     return database
 
 
