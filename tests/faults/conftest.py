@@ -6,19 +6,12 @@ test prints how to run it again with the same seed.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
 
 from tests.faults.stack import Stack, fault_stack
-from tests.faults.traffic import Api, Client, Traffic, World
-
-DEFAULT_SEED = 20261125
-
-
-def fault_seed() -> int:
-    return int(os.environ.get("BLIPAY_FAULT_SEED") or DEFAULT_SEED)
+from tests.faults.traffic import Api, Client, Traffic, World, fault_seed
 
 
 @pytest.hookimpl(wrapper=True)

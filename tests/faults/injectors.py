@@ -82,9 +82,10 @@ POISONED_MODULE = "promotions"
 
 
 def poison(stack: Stack, module: str = POISONED_MODULE) -> str:
-    """An event one handler can't apply, put straight into ``module``'s queue: a well-formed
-    payment.made whose amount is not a number. The module retries it, dead-letters it and
-    keeps the failure; everything else flows. The audit must then list exactly it."""
+    """An event one handler can't apply, put straight into ``module``'s queue: a readable
+    payment.made envelope whose paid_at is no time, so decoding it for the handler fails.
+    The module retries it, dead-letters it and keeps the failure; everything else flows.
+    The audit must then list exactly it."""
     event_id = str(uuid.uuid4())
     now = datetime.now(UTC).isoformat()
     envelope = {
@@ -102,12 +103,13 @@ def poison(stack: Stack, module: str = POISONED_MODULE) -> str:
             "payment_id": str(uuid.uuid4()),
             "member_id": str(uuid.uuid4()),
             "merchant_id": str(uuid.uuid4()),
-            "amount": "poison",
-            "paid_at": now,
+            "amount": 10_000,
+            "paid_at": "poison",
         },
     }
     queue = f"blipay.{module}"
     with Connection(stack.node.url, connect_timeout=5) as broker:
+        broker.ensure_connection(max_retries=60, interval_start=1, interval_step=0, interval_max=1)  # if it's down
         Producer(broker.channel(), exchange=Exchange("")).publish(
             json.dumps(envelope),
             routing_key=queue,

@@ -17,9 +17,8 @@ import pytest
 
 from tests.faults import injectors
 from tests.faults.checks import audit, client_view, event_figures, settle
-from tests.faults.conftest import fault_seed
 from tests.faults.stack import Stack
-from tests.faults.traffic import Client, Traffic
+from tests.faults.traffic import Client, Traffic, fault_seed
 
 pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.rabbitmq]
 

@@ -10,6 +10,7 @@ the cashback a running promotion owes on its payments).
 from __future__ import annotations
 
 import json
+import os
 import random
 import threading
 import time
@@ -25,8 +26,14 @@ import urllib3
 from apps.payments.signatures import bank_signature
 from tests.faults.stack import BANK_SECRET
 
+DEFAULT_SEED = 20261125
 ANSWER_DEADLINE = 120.0  # seconds a client keeps retrying one request before giving up
 CASHBACK_PERCENT, CASHBACK_MAX = 10, 5_000
+
+
+def fault_seed() -> int:
+    """The run's seed: ``BLIPAY_FAULT_SEED``, or a fixed default so runs repeat."""
+    return int(os.environ.get("BLIPAY_FAULT_SEED") or DEFAULT_SEED)
 
 
 class NoDefiniteAnswer(AssertionError):
