@@ -36,7 +36,14 @@ from kombu import Connection, Queue  # noqa: E402 - after django.setup(): the te
 
 from blipay.events.broker import EXCHANGE  # noqa: E402
 from tests.faults import injectors  # noqa: E402
-from tests.faults.checks import audit, client_view, event_figures, read_model_lags, settle  # noqa: E402
+from tests.faults.checks import (  # noqa: E402
+    audit,
+    client_view,
+    event_figures,
+    queue_messages,
+    read_model_lags,
+    settle,
+)
 from tests.faults.stack import Stack, fault_stack  # noqa: E402
 from tests.faults.traffic import Api, Client, Traffic, World, fault_seed  # noqa: E402
 from tests.serve_runner import ROLES  # noqa: E402
@@ -152,10 +159,10 @@ def soak(duration: float, rate: float) -> int:
     with fault_stack("soak") as stack:
         tap = BrokerTap(stack.node.url)
         tap.start()
+        since = stack.sql("SELECT now()::text")[0][0]  # the figures count every event the tap could see
         client = Client(Api(stack.url), World(), stack.staff_token)
         Traffic(client, seed=f"{seed}:world", rate=1).seed_world()
         traffic = Traffic(client, seed=f"{seed}:soak", rate=rate)
-        since = stack.sql("SELECT now()::text")[0][0]
         started = time.monotonic()
         marks: dict[str, dict[str, tuple[int, int]]] = {}
         done: list[str] = []
@@ -185,7 +192,16 @@ def soak(duration: float, rate: float) -> int:
         tap.drain()
         tap.stop()
         marks["end"] = memory(stack)
-        result = audit(stack)
+        try:
+            result = audit(stack)
+            verdict = (
+                f"{len(result['checks'])} checks; findings: "
+                f"{[(f['check'], f['subject']) for f in result['findings']] or 'none'} "
+                "(exactly what the poison put there, checked)"
+            )
+        except AssertionError as exc:
+            verdict = f"FAILED {exc}"
+            failures.append("the audit")
         view = client_view(client.api, client.world)
         figures = event_figures(stack, since=since)
 
@@ -202,7 +218,10 @@ def soak(duration: float, rate: float) -> int:
         print(f"  on the broker (distinct)     {len(tap.first_seen)}  (+{tap.copies} copies sent again)")
         print(f"  deliveries to apply          {figures.deliveries}  (event x module handling it)")
         print(f"  consumed (applied once)      {figures.applied}")
-        print(f"  dead-lettered                {figures.failed}  (the poison: {sum(stack.poisoned.values())} sent)")
+        dead = sum(count for queue, count in queue_messages(stack).items() if queue.endswith(".dead"))
+        print(f"  dead-lettered                {dead}  (the poison: {sum(stack.poisoned.values())} sent)")
+        if figures.failed:
+            failures.append(f"{figures.failed} events of the traffic failed in a module")
         print(f"  lost                         {figures.lost + len(view.lost)}")
         print(f"  doubled                      {len(view.doubled)}")
         print(f"  commit-to-broker             {_percentiles_ms(list(tap.first_seen.values()))}")
@@ -215,11 +234,7 @@ def soak(duration: float, rate: float) -> int:
             print(f"  monolith-{role:<10} {start:>8} → {end:>8}  {growth:+.1%}{restarted}")
             if growth > MEMORY_GROWTH_LIMIT:
                 failures.append(f"monolith-{role} grew {growth:.1%}")
-        print(
-            f"audit: {len(result['checks'])} checks; findings: "
-            f"{[(f['check'], f['subject']) for f in result['findings']] or 'none'} "
-            "(exactly what the poison put there, checked)"
-        )
+        print(f"audit: {verdict}")
         if view.lost or view.doubled or figures.lost:
             failures.append(f"lost {view.lost} {figures.lost}; doubled {view.doubled}")
         if figures.produced != figures.relayed or len(tap.first_seen) < figures.produced:
