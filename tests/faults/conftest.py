@@ -22,8 +22,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         report.sections.append(
             (
                 "replay this fault run",
-                f"seed {seed}; again with: BLIPAY_FAULT_SEED={seed} make test-faults\n"
-                f"or this test alone: BLIPAY_FAULT_SEED={seed} make test-faults FAULT_TESTS='{item.nodeid}'",
+                f"seed {seed}; the same draws again: BLIPAY_FAULT_SEED={seed} make test-faults\n"
+                f"this test alone (its own draws, on a world without the earlier tests' members): "
+                f"BLIPAY_FAULT_SEED={seed} make test-faults FAULT_TESTS='{item.nodeid}'",
             )
         )
     return report
