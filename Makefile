@@ -11,7 +11,7 @@ REAL_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672//
 TEST_VHOST ?= blipay_test
 TEST_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672/$(TEST_VHOST)
 
-.PHONY: install run run-service test lint test-embedded test-real test-cluster bench clean
+.PHONY: install run run-service test lint test-embedded test-real test-cluster test-faults soak bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,23 @@ test-cluster: install
 	rabbitmqctl -q add_vhost $(TEST_VHOST) 2>/dev/null || true
 	rabbitmqctl -q set_permissions -p $(TEST_VHOST) guest ".*" ".*" ".*"
 	DATABASE_URL=$(REAL_DATABASE_URL) BROKER_URL=$(TEST_BROKER_URL) $(PY) -m pytest -q -m cluster
+
+# The fault suite (tests/faults), once, on PostgreSQL + a private RabbitMQ node of its own:
+# steady traffic while the broker stops, the relay and consumers are SIGKILLed, database
+# connections are terminated and a poison event arrives. BLIPAY_FAULT_SEED replays a run;
+# FAULT_TESTS narrows it to one test.
+FAULT_TESTS ?= tests/faults
+test-faults: install
+	rabbitmqctl -q add_vhost $(TEST_VHOST) 2>/dev/null || true
+	rabbitmqctl -q set_permissions -p $(TEST_VHOST) guest ".*" ".*" ".*"
+	DATABASE_URL=$(REAL_DATABASE_URL) BROKER_URL=$(TEST_BROKER_URL) $(PY) -m pytest -q -s -m faults $(FAULT_TESTS)
+
+# Fixed-rate traffic for DURATION seconds with a fault every minute, on the same private
+# stack; prints events produced/relayed/applied/lost/doubled, p99 latencies, each process's
+# memory at start and end (more than 10 % growth fails) and the audit. E.g. make soak DURATION=600
+DURATION ?= 600
+soak: install
+	DATABASE_URL=$(REAL_DATABASE_URL) $(PY) -m tests.faults.soak --duration $(DURATION)
 
 bench: install
 	DATABASE_URL=$(REAL_DATABASE_URL) BROKER_URL=$(REAL_BROKER_URL) $(PY) -m bench

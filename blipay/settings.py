@@ -51,8 +51,11 @@ def _database(url: str | None) -> dict:
         # server-side cursor (QuerySet.iterator(), WITH HOLD outside a transaction) would
         # outlive it on a backend another client gets next (docs/operations.md, Scaling out).
         database["DISABLE_SERVER_SIDE_CURSORS"] = True
-    # Which deployment a connection belongs to, in pg_stat_activity.
-    database.setdefault("OPTIONS", {})["application_name"] = f"blipay-{os.environ.get('BLIPAY_SERVICE') or 'monolith'}"
+    # Which deployment, and which of its processes (set by `manage.py serve`), a connection
+    # belongs to, in pg_stat_activity: blipay-monolith-web, blipay-notifications-consumers…
+    deployment = os.environ.get("BLIPAY_SERVICE") or "monolith"
+    role = os.environ.get("BLIPAY_PROCESS_ROLE", "").strip()
+    database.setdefault("OPTIONS", {})["application_name"] = f"blipay-{deployment}" + (f"-{role}" if role else "")
     return database
 
 

@@ -105,6 +105,9 @@ def supervisord_config(children: list[Process]) -> str:
             redirect_stderr="true",
             stdout_logfile="/dev/stdout",
             stdout_logfile_maxbytes="0",
+            # Names its PostgreSQL connections (blipay-<deployment>-<role>), so an operator,
+            # or a fault test, can tell the web workers' from the relay's and the consumers'.
+            environment=f"BLIPAY_PROCESS_ROLE={child.role}",
         )
         for child in children
     ]

@@ -1,28 +1,21 @@
 """`manage.py serve`: the processes of a deployment, and the supervisor that keeps them up."""
 
-import contextlib
-import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 from blipay.management.processes import Process, processes, run_dir, supervisord_config
-from tests.helpers import postgres_test_db_url, purge_module_queues, wait_until
-
-ROLES = ["web", "worker", "beat", "consumers"]
+from tests.helpers import purge_module_queues
+from tests.serve_runner import ROLES, Runner
 
 
 def test_a_deployments_processes_and_files_carry_its_name(settings):
@@ -35,6 +28,8 @@ def test_a_deployments_processes_and_files_carry_its_name(settings):
     config = supervisord_config(children)
     assert "[program:notifications-web]" in config
     assert "--bind 127.0.0.1:8100" in config
+    # Each child names its PostgreSQL connections blipay-<deployment>-<role>.
+    assert "environment=BLIPAY_PROCESS_ROLE=consumers" in config
     assert f"file={settings.VAR_DIR}/run/notifications/supervisor.sock" in config
     # Celery's %h written so supervisord doesn't take it for one of its own expansions.
     assert "-n notifications@%%h" in config
@@ -77,125 +72,6 @@ def test_a_child_that_keeps_crashing_is_retried_ever_more_slowly_not_in_a_loop(s
 # --- the real runner ------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Runner:
-    """`manage.py serve` against the test database and vhost, on a free loopback port."""
-
-    def __init__(self) -> None:
-        # A short path: supervisord's unix socket path must fit in 108 bytes.
-        self.var = Path(tempfile.mkdtemp(prefix="blipay-serve-"))
-        self.port = _free_port()
-        self.log = self.var / "serve.log"
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "blipay.settings",
-            "DATABASE_URL": postgres_test_db_url(),
-            "BROKER_URL": settings.BROKER_URL,
-            "BLIPAY_VAR_DIR": str(self.var),
-            "PORT": str(self.port),
-            "WEB_CONCURRENCY": "2",
-        }
-        env.pop("BLIPAY_SERVICE", None)
-        self.config = self.var / "run" / "monolith" / "supervisord.conf"
-        with self.log.open("w") as out:
-            # A session of its own, as a terminal would give it: the test's signals don't reach it.
-            self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "serve"],
-                cwd=settings.BASE_DIR,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self.seen_pids: set[int] = set()
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def pid(self, role: str) -> int:
-        answer = subprocess.run(
-            [sys.executable, "-m", "supervisor.supervisorctl", "-c", str(self.config), "pid", f"monolith-{role}"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        pid = int(answer.stdout.strip()) if answer.stdout.strip().isdigit() else 0
-        if pid:
-            self.seen_pids.add(pid)
-        return pid
-
-    def running(self, role: str) -> bool:
-        answer = subprocess.run(
-            [sys.executable, "-m", "supervisor.supervisorctl", "-c", str(self.config), "status", f"monolith-{role}"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        return " RUNNING " in answer.stdout
-
-    def request(self, method: str, path: str, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}{path}", data=data, headers=headers, method=method
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"{}")
-
-    def static(self, path: str) -> bytes:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/static/{path}", timeout=10) as response:
-            return response.read()
-
-    def answers(self) -> bool:
-        try:
-            return self.request("GET", "/api/schema/?format=json")[0] == 200
-        except (OSError, ValueError):
-            return False
-
-    def stop(self) -> list[int]:
-        """Ctrl-C, and Ctrl-C again while it stops; then end whatever it started that is left
-        (each child leads a process group of its own, gunicorn's and Celery's workers in it)."""
-        try:
-            if self.process.poll() is None:
-                self.process.send_signal(signal.SIGINT)
-                time.sleep(0.5)
-                self.process.send_signal(signal.SIGINT)
-                self.process.wait(60)
-        finally:
-            survivors = [pid for pid in self.seen_pids if _alive(pid)]
-            for pid in [self.process.pid, *survivors]:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(pid, signal.SIGKILL)
-            self.process.wait(10)
-            self.output_at_stop = self.output()
-            shutil.rmtree(self.var, ignore_errors=True)
-        return survivors
-
-    def wait_for(self, condition: Callable[[], object], what: str, timeout: float) -> None:
-        try:
-            wait_until(condition, timeout=timeout, message=what)
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}; the runner's output ends:\n{self.output()[-4000:]}") from None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 @pytest.mark.postgres
 @pytest.mark.rabbitmq
 @pytest.mark.django_db(transaction=True)
@@ -203,9 +79,7 @@ def test_runner_restarts_a_killed_worker_and_consumer_and_a_registration_still_g
     purge_module_queues()  # events earlier tests left behind are not this test's
     runner = Runner()
     try:
-        runner.wait_for(runner.answers, "the runner answers HTTP", timeout=90)
-        for role in ROLES:
-            runner.wait_for(lambda role=role: runner.running(role), f"monolith-{role} running", timeout=30)
+        runner.wait_ready()
         assert b"DJANGO Admin styles" in runner.static("admin/css/base.css"), "the admin's stylesheet, from gunicorn"
         before = {role: runner.pid(role) for role in ROLES}
 

@@ -123,7 +123,7 @@ def test_the_service_database_holds_none_of_the_monolith_tables_and_it_never_con
     tables = {name for (name,) in extracted.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
     monolith_db = connection.settings_dict["NAME"]
     service_connections = extracted.sql(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name = 'blipay-notifications'",
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name LIKE 'blipay-notifications-%%'",
         (monolith_db,),
     )
 
