@@ -8,6 +8,7 @@ from bench.figures import (
     consumer_throughput,
     growth,
     proxy_overhead,
+    read_model_lag,
     relay_ceiling,
     relay_latency,
     relay_throughput,
@@ -22,6 +23,7 @@ FIGURES: dict[str, Run] = {
     "relay_ceiling": relay_ceiling.run,  # after relay_throughput: it compares against that figure
     "consumer_throughput": consumer_throughput.run,
     "api_payments": api_payments.run,
+    "read_model_lag_p99": read_model_lag.run,
     "proxy_overhead": proxy_overhead.run,
     "growth": growth.run,  # last: it leaves the largest tables behind
 }

@@ -19,10 +19,7 @@ this machine.
 import json
 import re
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,19 +29,17 @@ from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published
 from kombu import Connection
 
-from bench import env, events, payment_sql, relays
+from bench import api_server, env, events, payment_sql, relays
+from bench.api_server import AMOUNT, WORKERS
 from bench.context import Context
 from bench.report import Figure, median
 from bench.server_urls import CREATE_TABLE, TABLE
 
 VHOST = f"{settings.DATABASES['default']['NAME']}_api"  # blipay_bench_api unless BENCH_DATABASE_NAME is set
 OURS_PATH = "/api/v1/payments"
-ANCHOR_PATH = "/bench/bare-insert"
+ANCHOR_PATH = api_server.BARE_PATH
 LUA = Path(__file__).resolve().parent.parent / "api_load.lua"
-WORKERS = 4  # gunicorn sync workers: 2 per core (see bench/README.md)
 CONCURRENCY = 8  # wrk connections: 2 per worker, so a worker never waits for the next request
-AMOUNT = 1_000  # rupiah per payment (api_load.lua sends it)
-BALANCE = 100_000_000  # per member: 100,000 payments, far more than a run makes
 TARGET_RATIO = 0.40
 TARGET_P99_MS = 50.0
 SQL_CLIENTS = WORKERS  # pgbench clients: as many database sessions as the server has
@@ -103,21 +98,11 @@ def run(context: Context) -> list[Figure]:
     actors = env.RESULTS / "api-actors.txt"
     try:
         overrides = {"BROKER_URL": broker_url}
-        setup_seconds = _setup(members, actors, overrides)
-        port = env.free_port()
-        server = [
-            *("-m", "gunicorn", "blipay.wsgi:application", "--bind", f"127.0.0.1:{port}"),
-            # --threads 1: the repo's gunicorn.conf.py (read from the working directory) asks for
-            # 4 threads, which turns sync workers into gthread ones; see bench/README.md.
-            *("--workers", str(WORKERS), "--worker-class", "sync", "--threads", "1", "--graceful-timeout", "5"),
-        ]
-        server_env = {**overrides, "DJANGO_SETTINGS_MODULE": "bench.server_settings", "BLIPAY_RATE_LIMITS": "off"}
+        setup_seconds = api_server.setup_actors(members, actors, overrides)
         with (
             relays.celery_worker(name="api-celery-worker", overrides=overrides),
-            env.child("api-gunicorn", server, env=server_env),
+            api_server.serving("api-gunicorn", actors, overrides) as url,
         ):
-            url = f"http://127.0.0.1:{port}"
-            _wait_until_serving(url, actors)
             load = _Loader(wrk, url, actors, broker_url)
             # Warm-up, not measured: every worker's first requests, and proof that the relay runs.
             load(OURS_PATH, 3.0, catch_up=True)
@@ -147,7 +132,7 @@ class SqlRun:
 
 def _sql_ceiling(actors: Path, *, rounds: int, seconds: float) -> SqlRun:
     pgbench = env.ensure_pgbench()
-    lines = [line.split() for line in actors.read_text().splitlines() if line.strip()]
+    lines = api_server.actor_lines(actors)
     who = [payment_sql.actor_of(token, merchant) for token, merchant in lines]
     payment_sql.write_actors(who)
     # The caller to capture with: one the load used (its merchant's account is open, as for
@@ -202,40 +187,6 @@ def _bare_table() -> None:
     with connection.cursor() as cursor:
         cursor.execute(CREATE_TABLE)
         cursor.execute(f"TRUNCATE {TABLE}")
-
-
-def _setup(members: int, actors: Path, overrides: dict[str, str]) -> float:
-    """Register and fund the members in a child process on the figure's vhost."""
-    started = time.perf_counter()
-    argv = [
-        *(sys.executable, "-m", "bench.api_setup", "--members", str(members), "--merchants", "10"),
-        *("--balance", str(BALANCE), "--out", str(actors)),
-    ]
-    # No relay kicks during the set-up: it drains the events itself at the end.
-    child_env = env.child_env({**overrides, "BLIPAY_RELAY_ON_COMMIT": "false"})
-    with (env.RESULTS / "api-setup.log").open("w") as log:
-        done = subprocess.run(argv, cwd=env.ROOT, env=child_env, stdout=log, stderr=log, timeout=600, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"bench.api_setup failed (exit {done.returncode}): see bench/results/api-setup.log")
-    return time.perf_counter() - started
-
-
-def _wait_until_serving(url: str, actors: Path, *, timeout: float = 60.0) -> None:
-    token, merchant = actors.read_text().split("\n", 1)[0].split()
-    body = json.dumps({"merchant_id": merchant, "amount": AMOUNT}).encode()
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            request = urllib.request.Request(url + ANCHOR_PATH, data=body, headers=headers, method="POST")
-            with urllib.request.urlopen(request, timeout=5) as response:
-                if response.status == 201:
-                    return
-        except (OSError, urllib.error.URLError):
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"gunicorn did not answer in {timeout:.0f}s: see bench/results/api-gunicorn.log")
-        time.sleep(0.25)
 
 
 class _Loader:

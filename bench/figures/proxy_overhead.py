@@ -36,7 +36,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory, override_settings
 
-from bench import env
+from bench import api_server, env
+from bench.api_server import WORKERS
 from bench.context import Context
 from bench.report import Figure, median
 from blipay.identity.credentials import credential_issue
@@ -49,7 +50,6 @@ LUA = Path(__file__).resolve().parent.parent / "proxy_load.lua"
 PATH = "/api/v1/members/{id}/notifications"
 NOTIFICATIONS = 20  # one full page: the service reads, serialises and paginates them
 CONCURRENCY = 4
-WORKERS = 4  # each gunicorn: sync workers, as figure 5 (see bench/README.md)
 SIGNED_PER_ROUND = 30_000  # more than any round sends: each request needs an unused identity
 TARGET_P50_MS = 2.0
 TARGET_P99_MS = 5.0
@@ -130,10 +130,10 @@ def run(context: Context) -> list[Figure]:
             monolith_env = {"BLIPAY_SERVICES": f"{SERVICE}={service_url}", "BLIPAY_RATE_LIMITS": "off"}
             pids = {
                 "service": stack.enter_context(
-                    env.child("proxy-service-gunicorn", _gunicorn(service_port), env=service_env)
+                    env.child("proxy-service-gunicorn", api_server.gunicorn_argv(service_port), env=service_env)
                 ).pid,
                 "monolith": stack.enter_context(
-                    env.child("proxy-monolith-gunicorn", _gunicorn(monolith_port), env=monolith_env)
+                    env.child("proxy-monolith-gunicorn", api_server.gunicorn_argv(monolith_port), env=monolith_env)
                 ).pid,
                 "nginx": stack.enter_context(_nginx(nginx, nginx_dir, listen=nginx_port, upstream=service_port)).pid,
             }
@@ -183,13 +183,6 @@ def _cpu_seconds(root: int) -> float:
         if root in (int(stat.parent.name), int(fields[1])):
             total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / os.sysconf("SC_CLK_TCK")
-
-
-def _gunicorn(port: int) -> list[str]:
-    return [
-        *("-m", "gunicorn", "blipay.wsgi:application", "--bind", f"127.0.0.1:{port}"),
-        *("--workers", str(WORKERS), "--worker-class", "sync", "--graceful-timeout", "5"),
-    ]
 
 
 def _prepare_service(database: dict, member: str) -> dict[str, str]:

@@ -1,0 +1,183 @@
+"""Read-your-writes lag: at a steady 100 payments/s, how long after a payment's 201 does
+``GET /api/v1/members/{id}`` show the balance it left? This is what a member feels of
+eventual consistency: the balance there comes from the overview's read model, fed by
+``wallet.balance_changed`` through the relay, the broker and the overview's consumer.
+
+The production setup of figure 5 (gunicorn, the Celery worker relaying on commit) plus
+``manage.py consume --all`` (every consuming module, as ``manage.py serve`` runs them).
+An open-loop client starts a payment every 10 ms, each by the next of 1,000 funded
+members in turn (so a member never has two in flight and its balance is known); every
+10th payment is followed by polling its member's page every 10 ms until the new balance
+shows. The lag is from the 201's arrival to the arrival of the first page showing it,
+so it includes one read's latency and up to one poll interval. The anchor is that read's
+own p99 in the same run: the floor below which no lag can be seen.
+"""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import urllib3
+from django.conf import settings
+
+from bench import api_server, env, relays
+from bench.api_server import AMOUNT, BALANCE
+from bench.context import Context
+from bench.report import Figure, percentile
+from blipay.identity.credentials import principal_for
+
+VHOST = f"{settings.DATABASES['default']['NAME']}_lag"
+RATE = 100  # payments/s
+TRACK_EVERY = 10  # payments; the others only load the system
+POLL = 0.010  # seconds between two reads of a tracked member's page
+GIVE_UP = 10.0  # seconds: a balance not shown by then counts as a miss
+TARGET_P99_MS = 100.0
+
+
+@dataclass
+class Member:
+    id: str
+    token: str
+    merchant: str
+    paid: int = 0  # successful payments so far
+
+    @property
+    def balance(self) -> int:
+        return BALANCE - self.paid * AMOUNT
+
+
+@dataclass
+class Lags:
+    started: int = 0
+    created: int = 0
+    refused: int = 0
+    lags_ms: list[float] = field(default_factory=list)
+    reads_ms: list[float] = field(default_factory=list)
+    missed: int = 0
+    late_starts: int = 0  # payments the client started more than 10 ms after their slot
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def run(context: Context) -> list[Figure]:
+    members = context.size(1_000, 100)
+    seconds = context.duration(30.0, 8.0)
+    broker_url = env.vhost_create(VHOST)
+    actors = env.RESULTS / "lag-actors.txt"
+    try:
+        overrides = {"BROKER_URL": broker_url}
+        api_server.setup_actors(members, actors, overrides)
+        with (
+            relays.celery_worker(name="lag-celery-worker", overrides=overrides),
+            env.child("lag-consumers", ["manage.py", "consume", "--all"], env=overrides),
+            api_server.serving("lag-gunicorn", actors, overrides) as url,
+        ):
+            paying = _members(actors)
+            _load(url, paying, 3.0, Lags())  # warm-up: every worker's first requests
+            lags = Lags()
+            _load(url, paying, seconds, lags)
+    finally:
+        env.vhost_delete(VHOST)
+        actors.unlink(missing_ok=True)
+    return [_figure(lags, seconds)]
+
+
+def _members(actors: Path) -> list[Member]:
+    return [
+        Member(id=str(principal_for(token).id), token=token, merchant=merchant)
+        for token, merchant in api_server.actor_lines(actors)
+    ]
+
+
+def _load(url: str, members: list[Member], seconds: float, lags: Lags) -> None:
+    http = urllib3.PoolManager(maxsize=64, retries=False, timeout=urllib3.Timeout(total=10))
+    total = int(seconds * RATE)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=48) as pool:
+        for n in range(total):
+            slot = started + n / RATE
+            wait = slot - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            elif wait < -POLL:
+                lags.late_starts += 1
+            member = members[n % len(members)]
+            pool.submit(_pay, http, url, member, lags, track=n % TRACK_EVERY == 0)
+
+
+def _pay(http: urllib3.PoolManager, url: str, member: Member, lags: Lags, *, track: bool) -> None:
+    answer = http.request(
+        "POST",
+        f"{url}/api/v1/payments",
+        json={"merchant_id": member.merchant, "amount": AMOUNT, "description": "bench"},
+        headers={"Authorization": f"Bearer {member.token}"},
+    )
+    paid_at = time.perf_counter()
+    with lags.lock:
+        lags.started += 1
+        if answer.status != 201:
+            lags.refused += 1
+            return
+        lags.created += 1
+    member.paid += 1
+    if track:
+        _watch(http, url, member, member.balance, paid_at, lags)
+
+
+def _watch(http: urllib3.PoolManager, url: str, member: Member, expected: int, paid_at: float, lags: Lags) -> None:
+    while time.perf_counter() - paid_at < GIVE_UP:
+        shown, read_ms = _shown_balance(http, url, member)
+        with lags.lock:
+            lags.reads_ms.append(read_ms)
+        if shown <= expected:  # a later payment of the same member can only lower it further
+            with lags.lock:
+                lags.lags_ms.append((time.perf_counter() - paid_at) * 1000)
+            return
+        time.sleep(POLL)
+    with lags.lock:
+        lags.missed += 1
+
+
+def _shown_balance(http: urllib3.PoolManager, url: str, member: Member) -> tuple[int, float]:
+    asked = time.perf_counter()
+    page = http.request("GET", f"{url}/api/v1/members/{member.id}", headers={"Authorization": f"Bearer {member.token}"})
+    read_ms = (time.perf_counter() - asked) * 1000
+    if page.status != 200:
+        raise RuntimeError(f"GET /api/v1/members/{member.id} answered {page.status}: {page.data[:200]!r}")
+    return page.json()["balance"]["amount"], read_ms
+
+
+def _figure(lags: Lags, seconds: float) -> Figure:
+    p = percentile
+    valid = lags.refused == 0 and lags.missed == 0
+    figure = Figure(
+        name="read_model_lag_p99",
+        unit="ms",
+        ours=p(lags.lags_ms, 99),
+        anchor=p(lags.reads_ms, 99),
+        higher_is_better=False,
+        ours_label="payment 201 → GET /members/{id} shows the balance",
+        anchor_label="GET /members/{id} itself",
+        targets=[
+            f"ours <= {TARGET_P99_MS:.0f} ms at {RATE} payments/s",
+            *([] if valid else [f"INVALID: {lags.refused} payments refused, {lags.missed} balances never shown"]),
+        ],
+        details={
+            "rate_asked_per_s": RATE,
+            "rate_done_per_s": round(lags.created / seconds, 1),
+            "payments": lags.created,
+            "refused": lags.refused,
+            "late_starts": lags.late_starts,
+            "tracked": len(lags.lags_ms),
+            "missed": lags.missed,
+            "p50_ms": round(p(lags.lags_ms, 50), 1),
+            "p90_ms": round(p(lags.lags_ms, 90), 1),
+            "p99_ms": round(p(lags.lags_ms, 99), 1),
+            "max_ms": round(max(lags.lags_ms, default=float("nan")), 1),
+            "read_p50_ms": round(p(lags.reads_ms, 50), 1),
+        },
+        series={"lags_ms": sorted(round(x, 2) for x in lags.lags_ms)},
+    )
+    figure.met = valid and figure.ours is not None and figure.ours <= TARGET_P99_MS
+    return figure
