@@ -32,8 +32,12 @@ def principal_for(secret: str) -> Principal | None:
 
 def credentials_revoke(*, credential_ids: list[int]) -> int:
     """Revoke these credentials (those not revoked yet); return how many. A revoked secret
-    stops working at once, but in the strangler, which remembers callers ``RECENT_SECONDS``."""
-    return Credential.objects.filter(id__in=credential_ids, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    stops working at once in this process, and within ``RECENT_SECONDS`` in the others,
+    which may remember its caller that long (``recent_principal_for``)."""
+    revoking = Credential.objects.filter(id__in=credential_ids, revoked_at__isnull=True)
+    for key_hash in revoking.values_list("key_hash", flat=True):
+        _recent.pop(key_hash, None)
+    return revoking.update(revoked_at=timezone.now())
 
 
 RECENT_SECONDS = 5.0
