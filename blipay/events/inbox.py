@@ -23,6 +23,11 @@ def inbox_id(module: str, event_id: str) -> str:
     return f"{module}:{event_id}"
 
 
+def applied(module: str, event_id: str) -> bool:
+    """Has ``module`` applied this event? A row left failed by an attempt is not applied."""
+    return Received.objects.filter(msg_id=inbox_id(module, event_id), status=StatusChoice.SUCCEEDED).exists()
+
+
 def claim(module: str, envelopes: Sequence[Envelope]) -> set[str]:
     """Record that ``module`` applies these events; return the ids it had not applied yet.
 

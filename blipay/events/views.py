@@ -4,18 +4,17 @@ and apply of one request's events (the admin's choreography picture), and what d
 module's data add up to here (reconciliation)."""
 
 from django.http import HttpRequest, JsonResponse
-from django_outbox_pattern.models import Received
 
 from blipay.api.errors import error_body
+from blipay.events import inbox
 from blipay.events.choreography import InvalidCorrelationId, local_trace, validate_correlation_id
 from blipay.events.digests import digest
-from blipay.events.inbox import inbox_id
 from blipay.identity.internal import signed_only
 
 
 @signed_only
 def inbox_has(request: HttpRequest, module: str, event_id: str) -> JsonResponse:
-    applied = Received.objects.filter(msg_id=inbox_id(module, event_id)).exists()
+    applied = inbox.applied(module, event_id)
     return JsonResponse({"module": module, "event_id": event_id, "applied": applied}, status=200 if applied else 404)
 
 
