@@ -1,11 +1,15 @@
 """Database helpers every module's services share."""
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from django.db import connections, models
 
 M = TypeVar("M", bound=models.Model)
+
+# What PostgreSQL's text and jsonb refuse: NUL, and a UTF-16 surrogate standing alone.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def create_once(model: type[M], *, key: dict[str, Any], **values: Any) -> M | None:
@@ -64,3 +68,16 @@ def insert_rows(
             params,
         )
         return cursor.rowcount
+
+
+def storable_json(value: Any) -> Any:
+    """``value`` (parsed JSON kept as it came, e.g. a bank's notification) with what
+    PostgreSQL refuses in text, NUL and lone surrogates, replaced by U+FFFD, in keys too:
+    JSON allows them, so a request carrying them is valid, and its copy must still be kept."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {storable_json(key): storable_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable_json(item) for item in value]
+    return value

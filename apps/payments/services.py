@@ -15,7 +15,7 @@ from apps.payments.errors import PaymentNotFound, RefundExceedsPayment
 from apps.payments.events import PaymentMade, PaymentSaved, RefundSaved, TopUpSaved
 from apps.payments.models import BankNotification, MerchantReplica, Payment, Refund, TopUp
 from apps.wallet.public import payment_debit, refund_credit, topup_credit
-from blipay.db import columns, db_values, insert_rows
+from blipay.db import columns, db_values, insert_rows, storable_json
 from blipay.events.outbox import Outbound, emit
 
 # --- top-ups ---------------------------------------------------------------------------
@@ -97,7 +97,7 @@ def bank_payment_confirm(
                     reference=reference,
                     amount=amount,
                     paid_at=paid_at,
-                    payload=payload,
+                    payload=storable_json(payload),
                     outcome=outcome,
                     message=message,
                     topup_id=topup.id if topup else None,

@@ -107,8 +107,11 @@ def test_blipay_demo_events_are_traceable_by_the_printed_request_ids(running_con
 
 @pytest.mark.rabbitmq  # on the embedded broker the demo always runs its own consumers
 def test_blipay_demo_says_when_no_consumer_handles_the_events():
-    with pytest.raises(CommandError, match="are the consumers running"):
-        run("blipay_demo", wait=0.5)
+    # Every step still succeeds (a merchant is payable as soon as it is registered); what
+    # no consumer handled is said at the end.
+    output = run("blipay_demo", wait=0.5)
+
+    assert "had events no consumer handled within 0.5s: are the consumers running?" in output
 
 
 # --- bank_confirm ------------------------------------------------------------------------

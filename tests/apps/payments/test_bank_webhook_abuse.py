@@ -1,8 +1,10 @@
 """The bank's webhook attacked over HTTP: a body changed after signing, a signature changed,
 no signature header at all, a timestamp too old or too far ahead, a secret that was
-retired. Each is 401 and changes nothing. (Replays of the same transfer, an unknown
-reference, a wrong amount, and rotation's accepted previous secret are in
-test_topups_and_bank.py; the signature rules without HTTP in test_bank_signatures.py.)"""
+retired. Each is 401 and changes nothing. And a signed body carrying what PostgreSQL can't
+store (NUL, a lone surrogate) where no field is read: credited, its copy kept readable.
+(Replays of the same transfer, an unknown reference, a wrong amount, and rotation's
+accepted previous secret are in test_topups_and_bank.py; the signature rules without HTTP
+in test_bank_signatures.py.)"""
 
 import json
 import time
@@ -108,3 +110,16 @@ def test_during_a_rotation_both_secrets_are_accepted_and_once_it_ends_the_retire
 
     assert during == [200, 200]
     assert after == [200, 401]
+
+
+@pytest.mark.parametrize("text", ["\u0000", "\ud800"], ids=["NUL", "lone surrogate"])
+def test_a_notification_holding_text_no_database_stores_is_credited_and_kept_with_it_replaced(anon, confirmation, text):
+    body = {**json.loads(confirmation["raw"]), f"note{text}": f"from the bank{text}"}
+    raw = json.dumps(body).encode()  # \u escapes: valid JSON, signed as sent
+
+    response = _send(anon, raw, bank_signature(raw_body=raw, timestamp=int(time.time())))
+
+    assert response.status_code == 200
+    ani = confirmation["member"]
+    assert ani.client.get(f"/api/v1/topups/{confirmation['topup']['id']}").json()["status"] == "paid"
+    assert BankNotification.objects.get().payload["note\ufffd"] == "from the bank\ufffd"
