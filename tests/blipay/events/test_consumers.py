@@ -3,19 +3,21 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published, Received
 
 from blipay.events.broker import ConfirmingPublisher, OutgoingMessage, connect, dead_letter_queue
-from blipay.events.consumers import consumers_in_threads
-from blipay.events.outbox import Outbound, emit
+from blipay.events.consumers import Outcome, consumers_in_threads, deliver, deliver_many, drain
+from blipay.events.outbox import Outbound, emit, envelope_of
 from tests.eventsink.events import SinkPinged, SinkSaved
+from tests.eventsink.handlers import HandlerFailed, runs
 from tests.eventsink.models import Effect, Replica, Switch
 from tests.helpers import consumer_count, postgres_test_db_url, queue_depth, wait_until
 
@@ -50,6 +52,129 @@ def test_handler_runs_once_per_event_even_when_the_message_is_delivered_twice(co
 
     wait_until(lambda: _applied(sentinel), message="sentinel applied")
     assert list(Effect.objects.values_list("event_id", flat=True).order_by("id")) == [first, sentinel]
+
+
+def test_a_direct_duplicate_delivery_runs_a_handler_that_is_not_idempotent_by_itself_once():
+    # effect_record writes one row per run: only the inbox stands between a repeat and a
+    # second row. No broker, no thread: the same envelope handed over again, at once.
+    pinged = envelope_of(Outbound(SinkPinged(), subject="dup", sequence=0))
+
+    assert deliver("sink", pinged) is Outcome.APPLIED
+    assert deliver("sink", pinged) is Outcome.DUPLICATE
+    assert deliver_many("sink", [pinged, pinged]) == [Outcome.DUPLICATE, Outcome.DUPLICATE]
+
+    assert list(Effect.objects.values_list("event_id", flat=True)) == [pinged.id]
+    assert runs[pinged.id] == 1
+    assert _applied(pinged.id)
+
+
+def test_the_same_event_twice_in_one_batch_runs_its_handler_once():
+    pinged = envelope_of(Outbound(SinkPinged(), subject="dup", sequence=0))
+    other = envelope_of(Outbound(SinkPinged(), subject="dup", sequence=0))
+
+    outcomes = deliver_many("sink", [pinged, other, pinged])
+
+    assert outcomes[1] is Outcome.APPLIED
+    assert Effect.objects.filter(event_id=pinged.id).count() == 1
+    assert Effect.objects.filter(event_id=other.id).count() == 1
+    assert runs[pinged.id] == 1
+
+
+def test_a_state_event_older_than_what_the_module_holds_is_stale_and_changes_nothing():
+    newer = envelope_of(Outbound(SinkSaved(name="newer"), subject="m-2", sequence=2))
+    older = envelope_of(Outbound(SinkSaved(name="older"), subject="m-2", sequence=1))
+    same = envelope_of(Outbound(SinkSaved(name="same"), subject="m-2", sequence=2))
+
+    assert deliver("sink", newer) is Outcome.APPLIED
+    assert deliver_many("sink", [older, same]) == [Outcome.STALE, Outcome.STALE]
+    assert deliver("sink", older) is Outcome.DUPLICATE
+
+    replica = Replica.objects.get(subject="m-2")
+    assert (replica.name, replica.sequence) == ("newer", 2)
+
+
+def test_state_events_of_one_batch_apply_in_order_and_only_the_newer_ones(settings):
+    first = envelope_of(Outbound(SinkSaved(name="one"), subject="m-3", sequence=1))
+    third = envelope_of(Outbound(SinkSaved(name="three"), subject="m-3", sequence=3))
+    second = envelope_of(Outbound(SinkSaved(name="two"), subject="m-3", sequence=2))
+    elsewhere = envelope_of(Outbound(SinkSaved(name="else"), subject="m-4", sequence=5))
+
+    outcomes = deliver_many("sink", [first, third, second, elsewhere])
+
+    assert outcomes == [Outcome.APPLIED, Outcome.APPLIED, Outcome.STALE, Outcome.APPLIED]
+    assert dict(Replica.objects.values_list("subject", "sequence")) == {"m-3": 3, "m-4": 5}
+
+
+def test_a_failed_delivery_changes_nothing_and_a_later_delivery_applies_it_once():
+    Switch.objects.create(subject="once", mode=Switch.FAIL, times=1)
+    pinged = envelope_of(Outbound(SinkPinged(), subject="once", sequence=0))
+
+    with pytest.raises(HandlerFailed):
+        deliver("sink", pinged)
+    assert not Received.objects.filter(msg_id=f"sink:{pinged.id}").exists()
+    assert not Effect.objects.exists()
+
+    assert deliver("sink", pinged) is Outcome.APPLIED
+    assert deliver("sink", pinged) is Outcome.DUPLICATE
+    assert Effect.objects.filter(event_id=pinged.id).count() == 1
+    assert runs[pinged.id] == 2
+
+
+def test_handler_failing_twice_is_retried_until_it_succeeds_then_applied_once(sink_queue):
+    # The consumer's first try is the batch; then the message alone, up to
+    # CONSUMER_MAX_ATTEMPTS (3 in the tests) times. Two failures leave one try to spare.
+    Switch.objects.create(subject="flaky", mode=Switch.FAIL, times=2)
+    flaky = _ping("flaky")
+
+    drain()
+
+    assert runs[flaky] == 3
+    assert Effect.objects.filter(event_id=flaky).count() == 1
+    assert _applied(flaky)
+
+
+def test_handler_failing_every_try_is_tried_the_configured_number_of_times_then_kept_failed(sink_queue):
+    Switch.objects.create(subject="broken", mode=Switch.FAIL)
+    failing = _ping("broken")
+    sentinel = _ping("fine")
+
+    drain()
+
+    attempts = settings.BLIPAY_EVENTS["CONSUMER_MAX_ATTEMPTS"]
+    assert runs[failing] == 1 + attempts  # the batch, then each attempt alone
+    row = Received.objects.get(msg_id=f"sink:{failing}")
+    assert (row.status, row.retry, row.headers["attempts"]) == (StatusChoice.FAILED, attempts, attempts)
+    assert "switched to fail" in row.headers["error"]
+    assert not Effect.objects.filter(subject="broken").exists()
+    assert _applied(sentinel)
+    assert Effect.objects.filter(event_id=sentinel).count() == 1
+
+
+@pytest.mark.postgres
+def test_the_same_event_delivered_by_two_consumers_at_once_runs_its_handler_once():
+    pinged = envelope_of(Outbound(SinkPinged(), subject="race", sequence=0))
+    barrier = threading.Barrier(4)
+    outcomes: list[Outcome] = []
+    errors: list[BaseException] = []
+
+    def consume() -> None:
+        try:
+            barrier.wait(10)
+            outcomes.append(deliver("sink", pinged))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=consume) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert sorted(o.value for o in outcomes) == ["applied", "duplicate", "duplicate", "duplicate"]
+    assert Effect.objects.filter(event_id=pinged.id).count() == 1
 
 
 def test_state_event_older_than_the_replica_is_skipped(consumer):
