@@ -13,11 +13,18 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 from kombu import Queue
 
 from blipay.events.broker import EXCHANGE, connect, dead_letter_queue, module_queue
 from blipay.events.consumers import consumers_in_threads
 from blipay.events.subscriptions import routing_keys
+
+# Property tests try many examples by default; `make mutate` runs them once per mutant, so
+# its profile tries fewer, always the same (the explicit @example boundaries still run).
+hypothesis_settings.register_profile("blipay", max_examples=150)
+hypothesis_settings.register_profile("mutate", max_examples=15, derandomize=True)
+hypothesis_settings.load_profile("blipay")
 
 START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 START_RABBITMQ = "rabbitmq-server -detached && rabbitmqctl await_startup"

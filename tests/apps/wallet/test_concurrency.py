@@ -15,14 +15,21 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 
 def _all_at_once(count: int, request: Callable[[int], int]) -> Counter:
-    """Run ``request(i)`` in ``count`` threads released together; count the statuses."""
+    """Run ``request(i)`` in ``count`` threads released together; count the statuses.
+
+    A thread that raises, or is still running after a minute, fails the test: a status
+    missing from the count would otherwise pass for a refusal nobody made.
+    """
     barrier = threading.Barrier(count)
     statuses: list[int] = []
+    errors: list[BaseException] = []
 
     def run(i: int) -> None:
         try:
-            barrier.wait()
+            barrier.wait(30)
             statuses.append(request(i))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread below
+            errors.append(exc)
         finally:
             connection.close()
 
@@ -31,6 +38,10 @@ def _all_at_once(count: int, request: Callable[[int], int]) -> Counter:
         thread.start()
     for thread in threads:
         thread.join(60)
+    assert not [thread for thread in threads if thread.is_alive()], "a request thread is still running after 60 s"
+    if errors:
+        raise AssertionError(f"{len(errors)} of {count} request thread(s) raised") from errors[0]
+    assert len(statuses) == count
     return Counter(statuses)
 
 
