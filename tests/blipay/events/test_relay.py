@@ -46,6 +46,10 @@ def _pending() -> int:
     return Published.objects.filter(status=StatusChoice.SCHEDULE).count()
 
 
+def _sent() -> int:
+    return Published.objects.filter(status=StatusChoice.SUCCEEDED).count()
+
+
 def _applied_by_sink() -> int:
     return Received.objects.filter(msg_id__startswith="sink:").count()
 
@@ -102,7 +106,7 @@ def test_a_failed_publisher_backs_off_before_trying_the_broker_again(backlog):
 def test_rabbitmq_stopped_mid_relay_then_restarted_every_event_arrives(backlog, tap):
     ids = backlog(6000)
     stop = threading.Event()
-    outcome: dict[str, object] = {}
+    outages: list[str] = []  # every BrokerUnavailable the relay met, in order
 
     def relay_until_drained() -> None:
         publisher = ConfirmingPublisher(confirm_timeout=5)
@@ -111,7 +115,7 @@ def test_rabbitmq_stopped_mid_relay_then_restarted_every_event_arrives(backlog, 
                 try:
                     relay_pending(publisher, batch_size=200)
                 except BrokerUnavailable as exc:
-                    outcome.setdefault("outage", repr(exc))
+                    outages.append(str(exc))
                     stop.wait(0.2)
                     continue
                 if not _pending():
@@ -120,34 +124,46 @@ def test_rabbitmq_stopped_mid_relay_then_restarted_every_event_arrives(backlog, 
             publisher.close()
             connection.close()
 
+    def tried_the_broker_since(seen: int) -> int:
+        # Attempts that reached for the broker, not those the publisher's back-off refused.
+        return sum("backing off" not in outage for outage in outages[seen:])
+
     relay = threading.Thread(target=relay_until_drained)
     relay.start()
     wait_until(lambda: _pending() < 5000, message="relay started")
     subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True)
     try:
-        # While the broker is down nothing may be marked sent; rows stay pending.
-        pending_during_outage = _pending()
-        assert pending_during_outage > 0
+        # The relay appends an outage only after its failed batch rolled back, and it is the
+        # only relay: from the first outage on, its transactions all end while the broker is
+        # down, so the count of rows marked sent must not move until the broker is back.
+        wait_until(lambda: outages, timeout=30, message="the relay saw the broker go down")
+        seen, sent_when_down = len(outages), _sent()
+        wait_until(lambda: tried_the_broker_since(seen) >= 2, timeout=30, message="the relay tried the broker again")
+        assert _sent() == sent_when_down, "rows were marked sent while the broker was down"
+        assert _pending() == len(ids) - sent_when_down > 0
     finally:
         subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True)
         subprocess.run(["rabbitmqctl", "await_startup"], check=True, capture_output=True)
     relay.join(120)
     stop.set()
 
-    assert "outage" in outcome, "the relay never saw the broker go down"
     arrived = Counter(m.id for m in tap.take_all(quiet=2))
     assert set(arrived) == set(ids), f"{len(set(ids) - set(arrived))} event(s) lost"
     assert _pending() == 0
 
 
+@pytest.mark.postgres
 def test_two_relays_at_once_publish_each_event_once_in_per_subject_order(backlog, tap):
     ids = backlog(3000, subjects=7)
+    barrier = threading.Barrier(2)
+    settled: list[int] = []
     errors: list[BaseException] = []
 
     def relay() -> None:
         publisher = ConfirmingPublisher()
         try:
-            relay_pending(publisher, batch_size=100)
+            barrier.wait(30)  # both claim from the same backlog at once
+            settled.append(relay_pending(publisher, batch_size=100))
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             errors.append(exc)
         finally:
@@ -161,9 +177,13 @@ def test_two_relays_at_once_publish_each_event_once_in_per_subject_order(backlog
         thread.join(60)
 
     assert errors == []
+    assert not any(thread.is_alive() for thread in relays)
+    assert sum(settled) == 3000, "a row was settled by both relays, or by neither"
+    assert _pending() == 0
     messages = tap.take(3000, timeout=60)  # one basic.get per message: slow on a loaded machine
     assert sorted(m.id for m in messages) == sorted(ids)
     assert len(messages) == len({m.id for m in messages}), "an event was published twice"
+    assert tap.take(1, timeout=1) == [], "an event was published twice"
     _assert_per_subject_order(messages)
 
 
