@@ -6,6 +6,7 @@ for it is added here."""
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +19,8 @@ from apps.merchants.models import Merchant
 from apps.payments.models import TopUp
 from apps.promotions.models import Promotion
 from apps.wallet.models import LedgerTransaction
+from blipay.api.idempotency import RETENTION, forget_old_keys
+from blipay.api.models import IdempotencyRecord
 from tests.apps.conftest import bank_post
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -118,7 +121,7 @@ def _promotions(w) -> Case:
         "percent": 10,
         "max_amount": 50_000,
         "starts_at": now.isoformat(),
-        "ends_at": (now + timezone.timedelta(days=7)).isoformat(),
+        "ends_at": (now + timedelta(days=7)).isoformat(),
     }
     return Case(
         _poster(w.staff, "/api/v1/promotions"),
@@ -190,3 +193,21 @@ def test_the_same_key_with_another_body_is_refused_and_has_no_effect(world, path
     assert other.status_code == 422
     assert other.json()["error"]["code"] == "idempotency_key_reused"
     assert case.effects() == 1
+
+
+def test_a_key_replays_for_at_least_24_hours_and_is_forgotten_after_its_retention(register_member):
+    ani = register_member()
+    post = _poster(ani.client, "/api/v1/topups")
+    first = post({"amount": 50_000}, "kept")
+
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    assert forget_old_keys() == 0
+    replayed = post({"amount": 50_000}, "kept")
+
+    IdempotencyRecord.objects.update(created_at=timezone.now() - RETENTION - timedelta(minutes=1))
+    assert forget_old_keys() == 1
+    anew = post({"amount": 50_000}, "kept")
+
+    assert (replayed["Idempotent-Replayed"], replayed.json()) == ("true", first.json())
+    assert "Idempotent-Replayed" not in anew
+    assert anew.status_code == 201 and anew.json()["id"] != first.json()["id"]

@@ -4,17 +4,20 @@ import signal
 import subprocess
 import sys
 import threading
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.utils import timezone
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published, Received
 
 from blipay.events.broker import ConfirmingPublisher, OutgoingMessage, connect, dead_letter_queue
 from blipay.events.consumers import Outcome, consumers_in_threads, deliver, deliver_many, drain
+from blipay.events.inbox import delete_old_received, record_failure
 from blipay.events.outbox import Outbound, emit, envelope_of
 from tests.eventsink.events import SinkPinged, SinkSaved
 from tests.eventsink.handlers import HandlerFailed, runs
@@ -148,6 +151,34 @@ def test_handler_failing_every_try_is_tried_the_configured_number_of_times_then_
     assert not Effect.objects.filter(subject="broken").exists()
     assert _applied(sentinel)
     assert Effect.objects.filter(event_id=sentinel).count() == 1
+
+
+def test_inbox_retention_forgets_old_applied_deliveries_and_keeps_failed_and_recent_ones():
+    old, recent = (envelope_of(Outbound(SinkPinged(), subject=s, sequence=0)) for s in ("old", "recent"))
+    deliver("sink", old)
+    deliver("sink", recent)
+    failed = envelope_of(Outbound(SinkPinged(), subject="failed", sequence=0))
+    record_failure("sink", failed, attempts=3, error="boom")
+    Received.objects.exclude(msg_id=f"sink:{recent.id}").update(added=timezone.now() - timedelta(days=31))
+
+    assert delete_old_received(older_than=timedelta(days=30)) == 1
+
+    assert set(Received.objects.values_list("msg_id", flat=True)) == {f"sink:{recent.id}", f"sink:{failed.id}"}
+
+
+def test_a_failure_recorded_again_adds_its_attempts_and_keeps_the_latest_error():
+    failed = envelope_of(Outbound(SinkPinged(), subject="failed", sequence=0))
+    record_failure("sink", failed, attempts=3, error="first")
+    record_failure("sink", failed, attempts=3, error="second")
+
+    row = Received.objects.get(msg_id=f"sink:{failed.id}")
+    assert (row.status, row.retry, row.headers["error"], row.headers["attempts"]) == (
+        StatusChoice.FAILED,
+        6,
+        "second",
+        3,
+    )
+    assert row.headers["event_id"] == failed.id and row.headers["consumer"] == "sink"
 
 
 @pytest.mark.postgres
