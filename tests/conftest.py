@@ -4,10 +4,12 @@ are about those servers' behaviour; on the embedded run they are deselected by n
 Makefile, and if they ever run without the server they fail saying how to start it."""
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,6 +55,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
                 broker.ensure_connection(max_retries=1)
         except Exception as exc:  # noqa: BLE001 - any failure to connect ends the run with advice
             pytest.exit(f"RabbitMQ at {settings.BROKER_URL} is not reachable ({exc!r}). Start it: {START_RABBITMQ}", 3)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """`make mutate` (mutmut) runs test sessions side by side, forked in one checkout: each
+    gets an SQLite test database of its own, or they would destroy each other's."""
+    if "MUTANT_UNDER_TEST" not in os.environ:
+        return
+    for database in settings.DATABASES.values():
+        if database["ENGINE"] == "django.db.backends.sqlite3":
+            name = Path(database["TEST"]["NAME"])
+            database["TEST"]["NAME"] = name.with_name(f"{name.stem}-{os.getpid()}{name.suffix}")
 
 
 @pytest.fixture(autouse=True)
