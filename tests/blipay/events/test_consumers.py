@@ -1,4 +1,5 @@
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -15,7 +16,7 @@ from django.utils import timezone
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published, Received
 
-from blipay.events.broker import ConfirmingPublisher, OutgoingMessage, connect, dead_letter_queue
+from blipay.events.broker import EXCHANGE, ConfirmingPublisher, OutgoingMessage, connect, dead_letter_queue
 from blipay.events.consumers import Outcome, consumers_in_threads, deliver, deliver_many, drain
 from blipay.events.inbox import delete_old_received, record_failure
 from blipay.events.outbox import Outbound, emit, envelope_of
@@ -151,6 +152,55 @@ def test_handler_failing_every_try_is_tried_the_configured_number_of_times_then_
     assert not Effect.objects.filter(subject="broken").exists()
     assert _applied(sentinel)
     assert Effect.objects.filter(event_id=sentinel).count() == 1
+
+
+def test_a_failing_delivery_is_logged_attempt_by_attempt_then_dead_lettered(sink_queue, caplog):
+    caplog.set_level(logging.DEBUG, logger="blipay.events.consumers")
+    Switch.objects.create(subject="broken", mode=Switch.FAIL)
+    failing = _ping("broken")
+
+    drain()
+
+    logged = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "blipay.events.consumers"]
+    error = "HandlerFailed: switched to fail for broken"
+    assert logged == [
+        (
+            "WARNING",
+            "sink: a batch of 1 failed (HandlerFailed('switched to fail for broken (run 1)')); delivering one by one",
+        ),
+        ("WARNING", f"sink: sink.pinged {failing} failed (attempt 1): {error} (run 2)"),
+        ("WARNING", f"sink: sink.pinged {failing} failed (attempt 2): {error} (run 3)"),
+        ("WARNING", f"sink: sink.pinged {failing} failed (attempt 3): {error} (run 4)"),
+        ("ERROR", f"sink: sink.pinged {failing} dead-lettered after 3 attempts"),
+    ]
+
+
+def test_an_unreadable_message_is_set_aside_logged_and_the_queue_moves_on(sink_queue, caplog):
+    with connect() as broker:
+        producer = broker.Producer()
+        producer.publish(b"not json", exchange=EXCHANGE, routing_key="sink.pinged.v1", content_type="application/json")
+        stranger = {**envelope_of(Outbound(SinkPinged(), subject="p", sequence=0)).to_dict(), "type": "sink.unknown"}
+        producer.publish(json.dumps(stranger), exchange=EXCHANGE, routing_key="sink.pinged.v1")
+    sentinel = _ping()
+
+    drain()
+
+    assert _applied(sentinel)
+    assert Received.objects.filter(msg_id__startswith="sink:").count() == 1
+    unreadable = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(unreadable) == 2
+    assert all(m.startswith("sink: unreadable message") and "dead-lettered" in m for m in unreadable)
+    assert queue_depth(sink_queue) == 0
+
+
+def test_a_delivery_applied_is_logged_at_debug(sink_queue, caplog):
+    caplog.set_level(logging.DEBUG, logger="blipay.events.consumers")
+    Switch.objects.create(subject="once", mode=Switch.FAIL, times=1)
+    pinged = _ping("once")
+
+    drain()
+
+    assert f"sink: sink.pinged {pinged} applied" in [r.getMessage() for r in caplog.records if r.levelname == "DEBUG"]
 
 
 def test_inbox_retention_forgets_old_applied_deliveries_and_keeps_failed_and_recent_ones():
