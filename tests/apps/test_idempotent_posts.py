@@ -16,7 +16,9 @@ from rest_framework.test import APIClient
 
 from apps.members.models import Member
 from apps.merchants.models import Merchant
+from apps.payments import api as payments_api
 from apps.payments.models import TopUp
+from apps.payments.services import topup_create
 from apps.promotions.models import Promotion
 from apps.wallet.models import LedgerTransaction
 from blipay.api.idempotency import RETENTION, forget_old_keys
@@ -211,3 +213,36 @@ def test_a_key_replays_for_at_least_24_hours_and_is_forgotten_after_its_retentio
     assert (replayed["Idempotent-Replayed"], replayed.json()) == ("true", first.json())
     assert "Idempotent-Replayed" not in anew
     assert anew.status_code == 201 and anew.json()["id"] != first.json()["id"]
+
+
+def test_a_request_that_failed_on_our_side_is_rolled_back_and_its_key_can_be_retried(register_member, monkeypatch):
+    ani = register_member()
+    post = _poster(ani.client, "/api/v1/topups")
+
+    def crash_after_writing(**kwargs):
+        topup_create(**kwargs)
+        raise RuntimeError("the process fell over after writing")
+
+    monkeypatch.setattr(payments_api, "topup_create", crash_after_writing)
+    failed = post({"amount": 50_000}, "after-500")
+    monkeypatch.undo()
+    retried = post({"amount": 50_000}, "after-500")
+    replayed = post({"amount": 50_000}, "after-500")
+
+    assert failed.status_code == 500
+    assert (retried.status_code, "Idempotent-Replayed" in retried) == (201, False)
+    assert replayed.json() == retried.json() and replayed["Idempotent-Replayed"] == "true"
+    assert list(TopUp.objects.filter(member_id=ani.id).values_list("id", flat=True)) == [
+        uuid.UUID(retried.json()["id"])
+    ]
+
+
+def test_a_key_of_up_to_255_characters_is_accepted_and_a_longer_one_refused(register_member):
+    post = _poster(register_member().client, "/api/v1/topups")
+
+    longest = post({"amount": 50_000}, "k" * 255)
+    too_long = post({"amount": 50_000}, "k" * 256)
+
+    assert longest.status_code == 201
+    assert too_long.status_code == 422
+    assert too_long.json()["error"]["fields"] == {"Idempotency-Key": ["too long"]}
