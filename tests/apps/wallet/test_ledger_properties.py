@@ -116,9 +116,18 @@ def test_any_sequence_does_what_the_model_says(merchant_id, ops):
     assert (member_entries.aggregate(total=Sum("amount"))["total"] or 0) == oracle.balance
     last = LedgerTransaction.objects.filter(member_id=member_id).order_by("-created_at").first()
     assert (last.balance_after if last else 0) == oracle.balance
-    ledger = set(LedgerTransaction.objects.filter(member_id=member_id).values_list("id", "amount"))
-    read_model = set(TransactionLine.objects.filter(member_id=member_id).values_list("id", "amount"))
+    fields = ("id", "kind", "amount", "balance_after", "description", "created_at")
+    ledger = set(LedgerTransaction.objects.filter(member_id=member_id).values_list(*fields))
+    read_model = set(TransactionLine.objects.filter(member_id=member_id).values_list(*fields))
     assert read_model == ledger
+    # wallet.balance_changed: one per posting, numbered 1, 2, 3… for the member, each with
+    # the balance it left.
+    changes = [
+        (row.body["sequence"], row.body["data"]["balance"], row.body["data"]["transaction"]["id"])
+        for row in Published.objects.filter(destination="wallet.balance_changed.v1", body__subject=member_id)
+    ]
+    postings = LedgerTransaction.objects.filter(member_id=member_id).order_by("created_at")
+    assert sorted(changes) == [(n, t.balance_after, str(t.id)) for n, t in enumerate(postings, start=1)]
     assert MemberOverview.objects.get(member_id=member_id).balance == oracle.balance
 
 
