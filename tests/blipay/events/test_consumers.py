@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.utils import timezone
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published, Received
 
+from blipay.events import consumers
 from blipay.events.broker import EXCHANGE, ConfirmingPublisher, OutgoingMessage, connect, dead_letter_queue
 from blipay.events.consumers import Outcome, consumers_in_threads, deliver, deliver_many, drain
 from blipay.events.inbox import delete_old_received, record_failure
@@ -157,6 +159,19 @@ def test_handler_failing_every_try_is_tried_the_configured_number_of_times_then_
     assert not Effect.objects.filter(subject="broken").exists()
     assert _applied(sentinel)
     assert Effect.objects.filter(event_id=sentinel).count() == 1
+
+
+def test_attempts_are_spaced_by_a_doubling_backoff_and_none_follows_the_last(sink_queue, monkeypatch):
+    waits: list[float] = []
+    monkeypatch.setattr(consumers, "time", SimpleNamespace(sleep=waits.append))
+    Switch.objects.create(subject="broken", mode=Switch.FAIL)
+    _ping("broken")
+
+    drain()
+
+    base = settings.BLIPAY_EVENTS["CONSUMER_RETRY_BASE_SECONDS"]
+    assert settings.BLIPAY_EVENTS["CONSUMER_MAX_ATTEMPTS"] == 3
+    assert waits == [base, 2 * base]  # after attempts 1 and 2; the third is dead-lettered at once
 
 
 def test_a_failing_delivery_is_logged_attempt_by_attempt_then_dead_lettered(sink_queue, caplog):
