@@ -3,6 +3,7 @@ and body answer the first response again, marked replayed, and the effect happen
 same key with another body is refused. A new POST endpoint fails the first test until a case
 for it is added here."""
 
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -246,3 +248,52 @@ def test_a_key_of_up_to_255_characters_is_accepted_and_a_longer_one_refused(regi
     assert longest.status_code == 201
     assert too_long.status_code == 422
     assert too_long.json()["error"]["fields"] == {"Idempotency-Key": ["too long"]}
+
+
+def test_keys_of_one_caller_are_kept_apart(register_member):
+    post = _poster(register_member().client, "/api/v1/topups")
+
+    first = post({"amount": 50_000}, "key-a")
+    second = post({"amount": 60_000}, "key-b")
+    first_again = post({"amount": 50_000}, "key-a")
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert second.json()["id"] != first.json()["id"]
+    assert (first_again.json(), first_again["Idempotent-Replayed"]) == (first.json(), "true")
+
+
+@pytest.mark.postgres
+def test_a_request_while_the_first_with_its_key_still_runs_is_409_at_once(register_member, monkeypatch):
+    ani = register_member()
+    post = _poster(ani.client, "/api/v1/topups")
+    running, finish = threading.Event(), threading.Event()
+    answers = {}
+
+    def slow_topup_create(**kwargs):
+        running.set()
+        assert finish.wait(30)
+        return topup_create(**kwargs)
+
+    def first_request() -> None:
+        try:
+            answers["first"] = post({"amount": 50_000}, "busy")
+        finally:
+            connection.close()
+
+    monkeypatch.setattr(payments_api, "topup_create", slow_topup_create)
+    first = threading.Thread(target=first_request)
+    first.start()
+    try:
+        assert running.wait(30)
+        busy = post({"amount": 50_000}, "busy")
+    finally:
+        finish.set()
+        first.join(30)
+    monkeypatch.undo()
+    after = post({"amount": 50_000}, "busy")
+
+    assert busy.status_code == 409
+    assert busy.json()["error"]["code"] == "idempotency_key_in_use"
+    assert answers["first"].status_code == 201
+    assert (after.json(), after["Idempotent-Replayed"]) == (answers["first"].json(), "true")
+    assert TopUp.objects.filter(member_id=ani.id).count() == 1

@@ -269,15 +269,16 @@ def test_event_the_broker_keeps_refusing_ends_failed_and_the_admin_can_retry_it(
 
 
 def test_failed_events_retried_from_the_admin_are_pending_again_and_sent(backlog, tap):
-    failed, sent = backlog(2)
+    failed, sent, other = backlog(3)
     relay_pending(ConfirmingPublisher())
-    tap.take(2)
-    Published.objects.filter(id=failed).update(status=StatusChoice.FAILED, retry=5)
+    tap.take(3)
+    Published.objects.filter(id__in=[failed, other]).update(status=StatusChoice.FAILED, retry=5)
 
     assert retry_failed([failed, sent]) == 1  # only a failed row goes back in the queue
     row = Published.objects.get(id=failed)
     assert (row.status, row.retry) == (StatusChoice.SCHEDULE, 0)
     assert Published.objects.get(id=sent).status == StatusChoice.SUCCEEDED
+    assert Published.objects.get(id=other).status == StatusChoice.FAILED  # not selected: left alone
 
     relay_pending(ConfirmingPublisher())
     assert [m.id for m in tap.take(2, timeout=2)] == [failed]
