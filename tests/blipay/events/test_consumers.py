@@ -110,7 +110,7 @@ def test_state_events_of_one_batch_apply_in_order_and_only_the_newer_ones(settin
     assert outcomes == [Outcome.APPLIED, Outcome.APPLIED, Outcome.STALE, Outcome.APPLIED]
     assert dict(Replica.objects.values_list("subject", "sequence")) == {"m-3": 3, "m-4": 5}
     # The module now holds the newest of the batch: later deliveries are judged against it.
-    late = envelope_of(Outbound(SinkSaved(name="late"), subject="m-3", sequence=2))
+    late = envelope_of(Outbound(SinkSaved(name="late"), subject="m-3", sequence=3))
     fourth = envelope_of(Outbound(SinkSaved(name="four"), subject="m-3", sequence=4))
     assert deliver_many("sink", [late, fourth]) == [Outcome.STALE, Outcome.APPLIED]
     assert Replica.objects.get(subject="m-3").name == "four"
