@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import threading
+import uuid
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -17,6 +18,7 @@ from django.utils import timezone
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published, Received
 
+from apps.merchants.events import MerchantSaved
 from blipay.events import consumers
 from blipay.events.broker import EXCHANGE, ConfirmingPublisher, OutgoingMessage, connect, dead_letter_queue
 from blipay.events.consumers import Outcome, consumers_in_threads, deliver, deliver_many, drain
@@ -114,6 +116,21 @@ def test_state_events_of_one_batch_apply_in_order_and_only_the_newer_ones(settin
     fourth = envelope_of(Outbound(SinkSaved(name="four"), subject="m-3", sequence=4))
     assert deliver_many("sink", [late, fourth]) == [Outcome.STALE, Outcome.APPLIED]
     assert Replica.objects.get(subject="m-3").name == "four"
+
+
+def test_each_module_judges_staleness_by_the_versions_it_holds_itself():
+    # merchant.saved feeds both payments and promotions; what one module holds says nothing
+    # about what the other has applied.
+    merchant_id, now = str(uuid.uuid4()), timezone.now()
+
+    def saved(sequence: int):
+        merchant = MerchantSaved(id=merchant_id, name=f"v{sequence}", email="m@x.id", created_at=now, updated_at=now)
+        return envelope_of(Outbound(merchant, subject=merchant_id, sequence=sequence))
+
+    assert deliver("promotions", saved(1)) is Outcome.APPLIED
+    assert deliver("payments", saved(5)) is Outcome.APPLIED
+    assert deliver("promotions", saved(2)) is Outcome.APPLIED
+    assert deliver("payments", saved(4)) is Outcome.STALE
 
 
 def test_a_failed_delivery_changes_nothing_and_a_later_delivery_applies_it_once():
