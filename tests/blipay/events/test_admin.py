@@ -12,7 +12,7 @@ from django_outbox_pattern.models import Published, Received
 from blipay.events.consumers import deliver
 from blipay.events.models import AppliedVersion
 from blipay.events.outbox import Outbound, emit, envelope_of
-from tests.eventsink.events import SinkSaved
+from tests.eventsink.events import SinkPinged, SinkSaved
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -100,3 +100,15 @@ def test_a_backbone_record_cannot_be_edited_or_added_from_the_admin(ops, kind):
     assert _state(row) == before
     assert type(row).objects.count() == count
     assert 'name="_save"' not in page.content.decode()  # shown read-only, no form to submit
+
+
+def test_the_inbox_lists_deliveries_by_consumer_and_event_type(ops):
+    saved = _inbox_row()
+    pinged = envelope_of(Outbound(SinkPinged(), subject="p", sequence=0))
+    deliver("sink", pinged)
+
+    by_type = ops.get(_url(saved, "changelist"), {"type": "sink.pinged.v1"}).content.decode()
+    by_consumer = ops.get(_url(saved, "changelist"), {"consumer": "sink"}).content.decode()
+
+    assert pinged.id in by_type and saved.headers["event_id"] not in by_type
+    assert pinged.id in by_consumer and saved.headers["event_id"] in by_consumer

@@ -19,7 +19,7 @@ from blipay.events.broker import EXCHANGE, ConfirmingPublisher, connect
 from blipay.events.consumers import consumers_in_threads
 from blipay.events.errors import BrokerUnavailable
 from blipay.events.outbox import Outbound, emit
-from blipay.events.relay import delete_old_sent, relay_pending, retry_failed
+from blipay.events.relay import delete_old_sent, relay_batch, relay_pending, retry_failed
 from tests.eventsink.events import SinkPinged, SinkSaved
 from tests.eventsink.models import Replica
 from tests.helpers import postgres_test_db_url, queue_depth, wait_until
@@ -71,6 +71,20 @@ def test_relay_drains_the_backlog_and_marks_rows_sent(backlog, tap):
     assert [m.id for m in messages] == ids
     assert _pending() == 0
     assert Published.objects.filter(status=StatusChoice.SUCCEEDED).count() == 1200
+
+
+def test_a_batch_takes_the_configured_number_of_oldest_rows_and_counts_one_attempt(backlog, tap, settings):
+    settings.BLIPAY_EVENTS = {**settings.BLIPAY_EVENTS, "RELAY_BATCH_SIZE": 3}
+    ids = backlog(5)
+
+    assert relay_batch(ConfirmingPublisher()) == 3
+    assert relay_batch(ConfirmingPublisher(), batch_size=1) == 1
+
+    assert [m.id for m in tap.take(4)] == ids[:4]
+    assert _pending() == 1
+    sent = Published.objects.filter(status=StatusChoice.SUCCEEDED)
+    assert sorted(str(pk) for pk in sent.values_list("id", flat=True)) == sorted(ids[:4])
+    assert set(sent.values_list("retry", flat=True)) == {1}  # ``retry`` counts attempts
 
 
 def test_pending_events_never_expire(backlog, tap):
