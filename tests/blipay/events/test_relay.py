@@ -298,6 +298,43 @@ def test_failed_events_retried_from_the_admin_are_pending_again_and_sent(backlog
     assert [m.id for m in tap.take(2, timeout=2)] == [failed]
 
 
+class NackingPublisher(ConfirmingPublisher):
+    """The broker's nack as the relay sees it: the batch is published for real, then the
+    messages of the events in ``nack`` are reported refused. The embedded broker never
+    refuses; RabbitMQ's own refusal is tested above
+    (test_event_the_broker_keeps_refusing_ends_failed_and_the_admin_can_retry_it)."""
+
+    def __init__(self, nack: set[str]) -> None:
+        super().__init__()
+        self.nack = nack
+
+    def publish(self, messages, *, meanwhile=None) -> set[int]:
+        refused = super().publish(messages, meanwhile=meanwhile)
+        return refused | {index for index, message in enumerate(messages) if message.id in self.nack}
+
+
+def test_a_refused_event_is_taken_back_pending_then_failed_after_the_last_attempt(backlog, settings):
+    settings.BLIPAY_EVENTS = {**settings.BLIPAY_EVENTS, "RELAY_MAX_ATTEMPTS": 3}
+    first, refused, last = backlog(3)
+    publisher = NackingPublisher({refused})
+
+    def states() -> dict[str, tuple[str, int]]:
+        return {str(row.id): (row.status, row.retry) for row in Published.objects.all()}
+
+    relay_pending(publisher)
+    after_one = states()
+    relay_pending(publisher)
+    relay_pending(publisher)
+
+    assert after_one == {
+        first: (StatusChoice.SUCCEEDED, 1),
+        refused: (StatusChoice.SCHEDULE, 1),
+        last: (StatusChoice.SUCCEEDED, 1),
+    }
+    assert states()[refused] == (StatusChoice.FAILED, 3)
+    assert states()[first] == states()[last] == (StatusChoice.SUCCEEDED, 1)
+
+
 def test_retention_deletes_old_sent_events_but_keeps_each_subjects_latest_state(backlog):
     backlog(6, subjects=2)  # s-0 and s-1, three versions each
     with transaction.atomic():
