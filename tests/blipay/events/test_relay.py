@@ -313,7 +313,7 @@ class NackingPublisher(ConfirmingPublisher):
         return refused | {index for index, message in enumerate(messages) if message.id in self.nack}
 
 
-def test_a_refused_event_is_taken_back_pending_then_failed_after_the_last_attempt(backlog, settings):
+def test_a_refused_event_is_taken_back_pending_then_failed_after_the_last_attempt(backlog, settings, caplog):
     settings.BLIPAY_EVENTS = {**settings.BLIPAY_EVENTS, "RELAY_MAX_ATTEMPTS": 3}
     first, refused, last = backlog(3)
     publisher = NackingPublisher({refused})
@@ -333,6 +333,8 @@ def test_a_refused_event_is_taken_back_pending_then_failed_after_the_last_attemp
     }
     assert states()[refused] == (StatusChoice.FAILED, 3)
     assert states()[first] == states()[last] == (StatusChoice.SUCCEEDED, 1)
+    warned = [r.getMessage() for r in caplog.records if r.name == "blipay.events.relay"]
+    assert warned == [f"broker refused 1 event(s): [UUID('{refused}')]"] * 3
 
 
 def test_retention_deletes_old_sent_events_but_keeps_each_subjects_latest_state(backlog):
