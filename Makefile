@@ -11,7 +11,7 @@ REAL_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672//
 TEST_VHOST ?= blipay_test
 TEST_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672/$(TEST_VHOST)
 
-.PHONY: install run run-service test lint test-embedded test-real test-cluster test-faults soak bench clean
+.PHONY: install run run-service test lint test-embedded test-real test-cluster test-faults soak mutate bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -91,8 +91,24 @@ DURATION ?= 600
 soak: install
 	DATABASE_URL=$(REAL_DATABASE_URL) $(PY) -m tests.faults.soak --duration $(DURATION)
 
+# Mutation testing of the money and exactly-once code: the functions below (mutmut's names;
+# the files and the tests that run: [tool.mutmut] in pyproject.toml). Fails below
+# MUTATION_MIN percent of them killed. Not part of make test: minutes of CPU.
+MUTATION_MIN ?= 90
+MUTATION_SCOPE := 'apps.wallet.services.*' 'blipay.events.inbox.*' 'blipay.api.idempotency.*' \
+	'blipay.events.relay.x_relay_batch__*' 'blipay.events.relay.x_relay_pending__*' \
+	'blipay.events.relay.x__count_refusals__*' 'blipay.events.relay.x_retry_failed__*' \
+	'blipay.events.consumers.x*_deliver_alone__*' \
+	'apps.payments.services.x_bank_payment_confirm__*' 'apps.payments.services.x__settle__*' \
+	'apps.payments.services.x*BankConfirmation*' 'apps.payments.signatures.*'
+mutate: install
+	rm -rf mutants
+	env -u DATABASE_URL -u BROKER_URL $(VENV)/bin/mutmut run --max-children 2 $(MUTATION_SCOPE)
+	$(VENV)/bin/mutmut results --all true > mutants/results.txt
+	$(PY) tests/mutation_score.py --min $(MUTATION_MIN) mutants/results.txt $(MUTATION_SCOPE)
+
 bench: install
 	DATABASE_URL=$(REAL_DATABASE_URL) BROKER_URL=$(REAL_BROKER_URL) $(PY) -m bench
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var mutants

@@ -4,20 +4,29 @@ are about those servers' behaviour; on the embedded run they are deselected by n
 Makefile, and if they ever run without the server they fail saying how to start it."""
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 from kombu import Queue
 
 from blipay.events.broker import EXCHANGE, connect, dead_letter_queue, module_queue
 from blipay.events.consumers import consumers_in_threads
 from blipay.events.subscriptions import routing_keys
+
+# Property tests try many examples by default; `make mutate` runs them once per mutant, so
+# its profile tries fewer, always the same (the explicit @example boundaries still run).
+hypothesis_settings.register_profile("blipay", max_examples=150)
+hypothesis_settings.register_profile("mutate", max_examples=15, derandomize=True)
+hypothesis_settings.load_profile("blipay")
 
 START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 START_RABBITMQ = "rabbitmq-server -detached && rabbitmqctl await_startup"
@@ -46,6 +55,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
                 broker.ensure_connection(max_retries=1)
         except Exception as exc:  # noqa: BLE001 - any failure to connect ends the run with advice
             pytest.exit(f"RabbitMQ at {settings.BROKER_URL} is not reachable ({exc!r}). Start it: {START_RABBITMQ}", 3)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """`make mutate` (mutmut) runs test sessions side by side, forked in one checkout: each
+    gets an SQLite test database of its own, or they would destroy each other's."""
+    if "MUTANT_UNDER_TEST" not in os.environ:
+        return
+    for database in settings.DATABASES.values():
+        if database["ENGINE"] == "django.db.backends.sqlite3":
+            name = Path(database["TEST"]["NAME"])
+            database["TEST"]["NAME"] = name.with_name(f"{name.stem}-{os.getpid()}{name.suffix}")
 
 
 @pytest.fixture(autouse=True)

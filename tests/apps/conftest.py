@@ -77,12 +77,12 @@ def staff() -> APIClient:
     return _client(credential_issue(kind=Credential.STAFF, subject="1"))
 
 
-def bank_post(client: APIClient, body: dict, *, signature: str | None = None):
+def bank_post(client: APIClient, body: dict, *, signature: str | None = None, **headers: str):
     """POST a bank confirmation, correctly signed unless ``signature`` is given."""
     raw = json.dumps(body).encode()
     signature = signature or bank_signature(raw_body=raw, timestamp=int(time.time()))
     return client.post(
-        "/api/v1/bank/notifications", raw, content_type="application/json", HTTP_X_BANK_SIGNATURE=signature
+        "/api/v1/bank/notifications", raw, content_type="application/json", HTTP_X_BANK_SIGNATURE=signature, **headers
     )
 
 

@@ -24,3 +24,4 @@ class Switch(models.Model):
 
     subject = models.CharField(max_length=64)
     mode = models.CharField(max_length=8, choices=[(FAIL, FAIL), (STALL, STALL)])
+    times = models.PositiveIntegerField(default=0, help_text="fail: the first this many runs fail; 0: every run")

@@ -1,6 +1,8 @@
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 from django_outbox_pattern.models import Published
 
 from apps.payments.models import MerchantReplica
@@ -204,3 +206,37 @@ def test_the_ledger_history_is_paginated_newest_first(register_member, register_
     assert [t["amount"] for t in first["results"]] == [-5_000, -4_000, -3_000, -2_000]
     assert [t["amount"] for t in second["results"]] == [-1_000, 100_000]
     assert second["next"] is None
+
+
+def test_the_members_history_shows_each_movement_with_its_sign_balance_and_description(
+    register_member, register_merchant, fund, staff, pump
+):
+    ani, kopi = register_member(), register_merchant()
+    now = timezone.now()
+    promotion = {"merchant_id": kopi.id, "percent": 10, "max_amount": 50_000}
+    window = {"starts_at": (now - timedelta(hours=1)).isoformat(), "ends_at": (now + timedelta(days=1)).isoformat()}
+    assert staff.post("/api/v1/promotions", {**promotion, **window}, format="json").status_code == 201
+    pump()
+    topup = fund(ani, 100_000)
+    named = _pay(ani, kopi, 30_000, description="2 kopi susu").json()
+    plain = _pay(ani, kopi, 10_000).json()
+    pump()  # the cashbacks
+    refunds = "/api/v1/payments/{}/refunds"
+    reason = {"amount": 5_000, "reason": "cold"}
+    assert kopi.client.post(refunds.format(named["id"]), reason, format="json").status_code == 201
+    assert kopi.client.post(refunds.format(plain["id"]), {"amount": 1_000}, format="json").status_code == 201
+
+    history = ani.client.get(f"/api/v1/members/{ani.id}/transactions").json()["results"]
+
+    lines = [(t["kind"], t["amount"], t["balance_after"], t["description"]) for t in reversed(history)]
+    assert lines == [
+        ("topup", 100_000, 100_000, "Top-up by bank transfer"),
+        ("payment", -30_000, 70_000, "2 kopi susu"),
+        ("payment", -10_000, 60_000, "Payment"),
+        ("cashback", 3_000, 63_000, "Cashback"),
+        ("cashback", 1_000, 64_000, "Cashback"),
+        ("refund", 5_000, 69_000, "cold"),
+        ("refund", 1_000, 70_000, "Refund"),
+    ]
+    assert history[-1]["reference"] == topup["id"]
+    assert {t["reference"] for t in history if t["kind"] == "payment"} == {named["id"], plain["id"]}

@@ -1,9 +1,13 @@
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
+from django_outbox_pattern.models import Published
 
 from apps.payments.models import BankNotification
+from apps.payments.services import topups_expire
 from tests.apps.conftest import bank_post
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -165,6 +169,26 @@ def test_a_second_transfer_for_a_paid_top_up_is_refused_and_credits_nothing(regi
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "topup_already_paid"
+    assert response.json()["error"]["message"] == (
+        "This top-up was already paid by another transfer; nothing was credited."
+    )
+    pump()
+    assert _balance(ani) == 50_000
+
+
+def test_a_top_up_paid_after_it_expired_is_credited_and_announced_in_sequence(register_member, anon, pump):
+    ani = register_member()
+    topup = ani.client.post("/api/v1/topups", {"amount": 50_000}, format="json").json()
+    topups_expire(now=timezone.now() + timedelta(days=30))
+
+    answer = bank_post(anon, _confirmation(topup, paid_at="2026-11-25T10:00:00+07:00"))
+
+    assert answer.json() == {"outcome": "credited", "topup_id": topup["id"], "reference": topup["reference"]}
+    shown = ani.client.get(f"/api/v1/topups/{topup['id']}").json()
+    assert (shown["status"], shown["paid_at"]) == ("paid", "2026-11-25T10:00:00+07:00")
+    saved = Published.objects.filter(destination="topup.saved.v1", body__subject=topup["id"])
+    announced = sorted((row.body["sequence"], row.body["data"]["status"]) for row in saved)
+    assert announced == [(1, "pending"), (2, "expired"), (3, "paid")]
     pump()
     assert _balance(ani) == 50_000
 

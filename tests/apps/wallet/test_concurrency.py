@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 from django.db import connection
 
+from apps.payments.models import BankNotification
 from apps.wallet.models import LedgerTransaction
 from tests.apps.conftest import bank_post
 
@@ -15,14 +16,21 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 
 def _all_at_once(count: int, request: Callable[[int], int]) -> Counter:
-    """Run ``request(i)`` in ``count`` threads released together; count the statuses."""
+    """Run ``request(i)`` in ``count`` threads released together; count the statuses.
+
+    A thread that raises, or is still running after a minute, fails the test: a status
+    missing from the count would otherwise pass for a refusal nobody made.
+    """
     barrier = threading.Barrier(count)
     statuses: list[int] = []
+    errors: list[BaseException] = []
 
     def run(i: int) -> None:
         try:
-            barrier.wait()
+            barrier.wait(30)
             statuses.append(request(i))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread below
+            errors.append(exc)
         finally:
             connection.close()
 
@@ -31,6 +39,10 @@ def _all_at_once(count: int, request: Callable[[int], int]) -> Counter:
         thread.start()
     for thread in threads:
         thread.join(60)
+    assert not [thread for thread in threads if thread.is_alive()], "a request thread is still running after 60 s"
+    if errors:
+        raise AssertionError(f"{len(errors)} of {count} request thread(s) raised") from errors[0]
+    assert len(statuses) == count
     return Counter(statuses)
 
 
@@ -108,3 +120,27 @@ def test_the_same_idempotency_key_at_once_has_one_effect(register_member, regist
     assert LedgerTransaction.objects.filter(kind="payment", member_id=ani.id).count() == 1
     pump()
     assert _balance(ani) == 90_000
+
+
+def test_the_same_notification_for_an_unknown_reference_ten_times_at_once_is_recorded_once(anon):
+    # No top-up row to queue on: the unique bank transaction id settles the race, and every
+    # delivery gets the first outcome.
+    confirmation = {
+        "reference": "BLPNOSUCHREF",
+        "amount": 75_000,
+        "status": "paid",
+        "bank_transaction_id": f"BCA-{uuid.uuid4().hex[:12]}",
+        "paid_at": "2026-11-25T10:00:00+07:00",
+    }
+    bodies: list[dict] = []
+
+    def deliver(i: int) -> int:
+        response = bank_post(anon, confirmation)
+        bodies.append(response.json())
+        return response.status_code
+
+    statuses = _all_at_once(10, deliver)
+
+    assert statuses == {404: 10}
+    assert all(body == bodies[0] for body in bodies)
+    assert BankNotification.objects.filter(bank_transaction_id=confirmation["bank_transaction_id"]).count() == 1

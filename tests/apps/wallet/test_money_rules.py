@@ -53,3 +53,17 @@ def test_a_debit_beyond_the_balance_is_refused_and_posts_nothing():
 
 def test_a_member_the_wallet_has_never_seen_has_a_zero_balance():
     assert balance_of(member_id=str(uuid.uuid4())) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_posting_asked_for_outside_a_transaction_commits_on_its_own_once():
+    ani, topup_id = str(uuid.uuid4()), str(uuid.uuid4())
+
+    first = topup_credit(member_id=ani, amount=25_000, topup_id=topup_id)
+    again = topup_credit(member_id=ani, amount=25_000, topup_id=topup_id)
+    with pytest.raises(InsufficientBalance):
+        payment_debit(member_id=ani, merchant_id=str(uuid.uuid4()), amount=25_001, payment_id=str(uuid.uuid4()))
+
+    assert again == first and first.balance_after == 25_000
+    assert balance_of(member_id=ani) == 25_000
+    assert list(LedgerTransaction.objects.filter(member_id=ani).values_list("kind", "amount")) == [("topup", 25_000)]

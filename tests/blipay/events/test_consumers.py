@@ -1,21 +1,31 @@
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
+import uuid
+from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published, Received
 
-from blipay.events.broker import ConfirmingPublisher, OutgoingMessage, connect, dead_letter_queue
-from blipay.events.consumers import consumers_in_threads
-from blipay.events.outbox import Outbound, emit
+from apps.merchants.events import MerchantSaved
+from blipay.events import consumers
+from blipay.events.broker import EXCHANGE, ConfirmingPublisher, OutgoingMessage, connect, dead_letter_queue
+from blipay.events.consumers import Outcome, consumers_in_threads, deliver, deliver_many, drain
+from blipay.events.inbox import delete_old_received, record_failure
+from blipay.events.outbox import Outbound, emit, envelope_of
 from tests.eventsink.events import SinkPinged, SinkSaved
+from tests.eventsink.handlers import HandlerFailed, runs
 from tests.eventsink.models import Effect, Replica, Switch
 from tests.helpers import consumer_count, postgres_test_db_url, queue_depth, wait_until
 
@@ -50,6 +60,239 @@ def test_handler_runs_once_per_event_even_when_the_message_is_delivered_twice(co
 
     wait_until(lambda: _applied(sentinel), message="sentinel applied")
     assert list(Effect.objects.values_list("event_id", flat=True).order_by("id")) == [first, sentinel]
+
+
+def test_a_direct_duplicate_delivery_runs_a_handler_that_is_not_idempotent_by_itself_once():
+    # effect_record writes one row per run: only the inbox stands between a repeat and a
+    # second row. No broker, no thread: the same envelope handed over again, at once.
+    pinged = envelope_of(Outbound(SinkPinged(), subject="dup", sequence=0))
+
+    assert deliver("sink", pinged) is Outcome.APPLIED
+    assert deliver("sink", pinged) is Outcome.DUPLICATE
+    assert deliver_many("sink", [pinged, pinged]) == [Outcome.DUPLICATE, Outcome.DUPLICATE]
+
+    assert list(Effect.objects.values_list("event_id", flat=True)) == [pinged.id]
+    assert runs[pinged.id] == 1
+    assert _applied(pinged.id)
+
+
+def test_the_same_event_twice_in_one_batch_runs_its_handler_once():
+    pinged = envelope_of(Outbound(SinkPinged(), subject="dup", sequence=0))
+    other = envelope_of(Outbound(SinkPinged(), subject="dup", sequence=0))
+
+    outcomes = deliver_many("sink", [pinged, other, pinged])
+
+    assert outcomes[1] is Outcome.APPLIED
+    assert Effect.objects.filter(event_id=pinged.id).count() == 1
+    assert Effect.objects.filter(event_id=other.id).count() == 1
+    assert runs[pinged.id] == 1
+
+
+def test_a_state_event_older_than_what_the_module_holds_is_stale_and_changes_nothing():
+    newer = envelope_of(Outbound(SinkSaved(name="newer"), subject="m-2", sequence=2))
+    older = envelope_of(Outbound(SinkSaved(name="older"), subject="m-2", sequence=1))
+    same = envelope_of(Outbound(SinkSaved(name="same"), subject="m-2", sequence=2))
+
+    assert deliver("sink", newer) is Outcome.APPLIED
+    assert deliver_many("sink", [older, same]) == [Outcome.STALE, Outcome.STALE]
+    assert deliver("sink", older) is Outcome.DUPLICATE
+
+    replica = Replica.objects.get(subject="m-2")
+    assert (replica.name, replica.sequence) == ("newer", 2)
+
+
+def test_state_events_of_one_batch_apply_in_order_and_only_the_newer_ones(settings):
+    first = envelope_of(Outbound(SinkSaved(name="one"), subject="m-3", sequence=1))
+    third = envelope_of(Outbound(SinkSaved(name="three"), subject="m-3", sequence=3))
+    second = envelope_of(Outbound(SinkSaved(name="two"), subject="m-3", sequence=2))
+    elsewhere = envelope_of(Outbound(SinkSaved(name="else"), subject="m-4", sequence=5))
+
+    outcomes = deliver_many("sink", [first, third, second, elsewhere])
+
+    assert outcomes == [Outcome.APPLIED, Outcome.APPLIED, Outcome.STALE, Outcome.APPLIED]
+    assert dict(Replica.objects.values_list("subject", "sequence")) == {"m-3": 3, "m-4": 5}
+    # The module now holds the newest of the batch: later deliveries are judged against it.
+    late = envelope_of(Outbound(SinkSaved(name="late"), subject="m-3", sequence=3))
+    fourth = envelope_of(Outbound(SinkSaved(name="four"), subject="m-3", sequence=4))
+    assert deliver_many("sink", [late, fourth]) == [Outcome.STALE, Outcome.APPLIED]
+    assert Replica.objects.get(subject="m-3").name == "four"
+
+
+def test_each_module_judges_staleness_by_the_versions_it_holds_itself():
+    # merchant.saved feeds both payments and promotions; what one module holds says nothing
+    # about what the other has applied.
+    merchant_id, now = str(uuid.uuid4()), timezone.now()
+
+    def saved(sequence: int):
+        merchant = MerchantSaved(id=merchant_id, name=f"v{sequence}", email="m@x.id", created_at=now, updated_at=now)
+        return envelope_of(Outbound(merchant, subject=merchant_id, sequence=sequence))
+
+    assert deliver("promotions", saved(1)) is Outcome.APPLIED
+    assert deliver("payments", saved(5)) is Outcome.APPLIED
+    assert deliver("promotions", saved(2)) is Outcome.APPLIED
+    assert deliver("payments", saved(4)) is Outcome.STALE
+
+
+def test_a_failed_delivery_changes_nothing_and_a_later_delivery_applies_it_once():
+    Switch.objects.create(subject="once", mode=Switch.FAIL, times=1)
+    pinged = envelope_of(Outbound(SinkPinged(), subject="once", sequence=0))
+
+    with pytest.raises(HandlerFailed):
+        deliver("sink", pinged)
+    assert not Received.objects.filter(msg_id=f"sink:{pinged.id}").exists()
+    assert not Effect.objects.exists()
+
+    assert deliver("sink", pinged) is Outcome.APPLIED
+    assert deliver("sink", pinged) is Outcome.DUPLICATE
+    assert Effect.objects.filter(event_id=pinged.id).count() == 1
+    assert runs[pinged.id] == 2
+
+
+def test_handler_failing_twice_is_retried_until_it_succeeds_then_applied_once(sink_queue):
+    # The consumer's first try is the batch; then the message alone, up to
+    # CONSUMER_MAX_ATTEMPTS (3 in the tests) times. Two failures leave one try to spare.
+    Switch.objects.create(subject="flaky", mode=Switch.FAIL, times=2)
+    flaky = _ping("flaky")
+
+    drain()
+
+    assert runs[flaky] == 3
+    assert Effect.objects.filter(event_id=flaky).count() == 1
+    assert _applied(flaky)
+
+
+def test_handler_failing_every_try_is_tried_the_configured_number_of_times_then_kept_failed(sink_queue):
+    Switch.objects.create(subject="broken", mode=Switch.FAIL)
+    failing = _ping("broken")
+    sentinel = _ping("fine")
+
+    drain()
+
+    attempts = settings.BLIPAY_EVENTS["CONSUMER_MAX_ATTEMPTS"]
+    assert runs[failing] == 1 + attempts  # the batch, then each attempt alone
+    row = Received.objects.get(msg_id=f"sink:{failing}")
+    assert (row.status, row.retry, row.headers["attempts"]) == (StatusChoice.FAILED, attempts, attempts)
+    assert "switched to fail" in row.headers["error"]
+    assert not Effect.objects.filter(subject="broken").exists()
+    assert _applied(sentinel)
+    assert Effect.objects.filter(event_id=sentinel).count() == 1
+
+
+def test_attempts_are_spaced_by_a_doubling_backoff_and_none_follows_the_last(sink_queue, monkeypatch):
+    waits: list[float] = []
+    monkeypatch.setattr(consumers, "time", SimpleNamespace(sleep=waits.append))
+    Switch.objects.create(subject="broken", mode=Switch.FAIL)
+    _ping("broken")
+
+    drain()
+
+    base = settings.BLIPAY_EVENTS["CONSUMER_RETRY_BASE_SECONDS"]
+    assert settings.BLIPAY_EVENTS["CONSUMER_MAX_ATTEMPTS"] == 3
+    assert waits == [base, 2 * base]  # after attempts 1 and 2; the third is dead-lettered at once
+
+
+def test_a_failing_delivery_is_logged_attempt_by_attempt_then_dead_lettered(sink_queue, caplog):
+    caplog.set_level(logging.DEBUG, logger="blipay.events.consumers")
+    Switch.objects.create(subject="broken", mode=Switch.FAIL)
+    failing = _ping("broken")
+
+    drain()
+
+    logged = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "blipay.events.consumers"]
+    error = "HandlerFailed: switched to fail for broken"
+    assert logged == [
+        (
+            "WARNING",
+            "sink: a batch of 1 failed (HandlerFailed('switched to fail for broken (run 1)')); delivering one by one",
+        ),
+        ("WARNING", f"sink: sink.pinged {failing} failed (attempt 1): {error} (run 2)"),
+        ("WARNING", f"sink: sink.pinged {failing} failed (attempt 2): {error} (run 3)"),
+        ("WARNING", f"sink: sink.pinged {failing} failed (attempt 3): {error} (run 4)"),
+        ("ERROR", f"sink: sink.pinged {failing} dead-lettered after 3 attempts"),
+    ]
+
+
+def test_an_unreadable_message_is_set_aside_logged_and_the_queue_moves_on(sink_queue, caplog):
+    with connect() as broker:
+        producer = broker.Producer()
+        producer.publish(b"not json", exchange=EXCHANGE, routing_key="sink.pinged.v1", content_type="application/json")
+        stranger = {**envelope_of(Outbound(SinkPinged(), subject="p", sequence=0)).to_dict(), "type": "sink.unknown"}
+        producer.publish(json.dumps(stranger), exchange=EXCHANGE, routing_key="sink.pinged.v1")
+    sentinel = _ping()
+
+    drain()
+
+    assert _applied(sentinel)
+    assert Received.objects.filter(msg_id__startswith="sink:").count() == 1
+    unreadable = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(unreadable) == 2
+    assert all(m.startswith("sink: unreadable message") and "dead-lettered" in m for m in unreadable)
+    assert queue_depth(sink_queue) == 0
+
+
+def test_a_delivery_applied_is_logged_at_debug(sink_queue, caplog):
+    caplog.set_level(logging.DEBUG, logger="blipay.events.consumers")
+    Switch.objects.create(subject="once", mode=Switch.FAIL, times=1)
+    pinged = _ping("once")
+
+    drain()
+
+    assert f"sink: sink.pinged {pinged} applied" in [r.getMessage() for r in caplog.records if r.levelname == "DEBUG"]
+
+
+def test_inbox_retention_forgets_old_applied_deliveries_and_keeps_failed_and_recent_ones():
+    old, recent = (envelope_of(Outbound(SinkPinged(), subject=s, sequence=0)) for s in ("old", "recent"))
+    deliver("sink", old)
+    deliver("sink", recent)
+    failed = envelope_of(Outbound(SinkPinged(), subject="failed", sequence=0))
+    record_failure("sink", failed, attempts=3, error="boom")
+    Received.objects.exclude(msg_id=f"sink:{recent.id}").update(added=timezone.now() - timedelta(days=31))
+
+    assert delete_old_received(older_than=timedelta(days=30)) == 1
+
+    assert set(Received.objects.values_list("msg_id", flat=True)) == {f"sink:{recent.id}", f"sink:{failed.id}"}
+
+
+def test_a_failure_recorded_again_adds_its_attempts_and_keeps_the_latest_error():
+    failed = envelope_of(Outbound(SinkPinged(), subject="failed", sequence=0))
+    record_failure("sink", failed, attempts=3, error="first")
+    record_failure("sink", failed, attempts=3, error="second")
+
+    row = Received.objects.get(msg_id=f"sink:{failed.id}")
+    assert (row.status, row.retry, row.headers["error"], row.headers["attempts"]) == (
+        StatusChoice.FAILED,
+        6,
+        "second",
+        3,
+    )
+    assert row.headers["event_id"] == failed.id and row.headers["consumer"] == "sink"
+
+
+@pytest.mark.postgres
+def test_the_same_event_delivered_by_two_consumers_at_once_runs_its_handler_once():
+    pinged = envelope_of(Outbound(SinkPinged(), subject="race", sequence=0))
+    barrier = threading.Barrier(4)
+    outcomes: list[Outcome] = []
+    errors: list[BaseException] = []
+
+    def consume() -> None:
+        try:
+            barrier.wait(10)
+            outcomes.append(deliver("sink", pinged))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=consume) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert sorted(o.value for o in outcomes) == ["applied", "duplicate", "duplicate", "duplicate"]
+    assert Effect.objects.filter(event_id=pinged.id).count() == 1
 
 
 def test_state_event_older_than_the_replica_is_skipped(consumer):

@@ -19,7 +19,7 @@ from blipay.events.broker import EXCHANGE, ConfirmingPublisher, connect
 from blipay.events.consumers import consumers_in_threads
 from blipay.events.errors import BrokerUnavailable
 from blipay.events.outbox import Outbound, emit
-from blipay.events.relay import delete_old_sent, relay_pending, retry_failed
+from blipay.events.relay import delete_old_sent, relay_batch, relay_pending, retry_failed
 from tests.eventsink.events import SinkPinged, SinkSaved
 from tests.eventsink.models import Replica
 from tests.helpers import postgres_test_db_url, queue_depth, wait_until
@@ -46,6 +46,10 @@ def _pending() -> int:
     return Published.objects.filter(status=StatusChoice.SCHEDULE).count()
 
 
+def _sent() -> int:
+    return Published.objects.filter(status=StatusChoice.SUCCEEDED).count()
+
+
 def _applied_by_sink() -> int:
     return Received.objects.filter(msg_id__startswith="sink:").count()
 
@@ -67,6 +71,20 @@ def test_relay_drains_the_backlog_and_marks_rows_sent(backlog, tap):
     assert [m.id for m in messages] == ids
     assert _pending() == 0
     assert Published.objects.filter(status=StatusChoice.SUCCEEDED).count() == 1200
+
+
+def test_a_batch_takes_the_configured_number_of_oldest_rows_and_counts_one_attempt(backlog, tap, settings):
+    settings.BLIPAY_EVENTS = {**settings.BLIPAY_EVENTS, "RELAY_BATCH_SIZE": 3}
+    ids = backlog(5)
+
+    assert relay_batch(ConfirmingPublisher()) == 3
+    assert relay_batch(ConfirmingPublisher(), batch_size=1) == 1
+
+    assert [m.id for m in tap.take(4)] == ids[:4]
+    assert _pending() == 1
+    sent = Published.objects.filter(status=StatusChoice.SUCCEEDED)
+    assert sorted(str(pk) for pk in sent.values_list("id", flat=True)) == sorted(ids[:4])
+    assert set(sent.values_list("retry", flat=True)) == {1}  # ``retry`` counts attempts
 
 
 def test_pending_events_never_expire(backlog, tap):
@@ -102,7 +120,7 @@ def test_a_failed_publisher_backs_off_before_trying_the_broker_again(backlog):
 def test_rabbitmq_stopped_mid_relay_then_restarted_every_event_arrives(backlog, tap):
     ids = backlog(6000)
     stop = threading.Event()
-    outcome: dict[str, object] = {}
+    outages: list[str] = []  # every BrokerUnavailable the relay met, in order
 
     def relay_until_drained() -> None:
         publisher = ConfirmingPublisher(confirm_timeout=5)
@@ -111,7 +129,7 @@ def test_rabbitmq_stopped_mid_relay_then_restarted_every_event_arrives(backlog, 
                 try:
                     relay_pending(publisher, batch_size=200)
                 except BrokerUnavailable as exc:
-                    outcome.setdefault("outage", repr(exc))
+                    outages.append(str(exc))
                     stop.wait(0.2)
                     continue
                 if not _pending():
@@ -120,34 +138,46 @@ def test_rabbitmq_stopped_mid_relay_then_restarted_every_event_arrives(backlog, 
             publisher.close()
             connection.close()
 
+    def tried_the_broker_since(seen: int) -> int:
+        # Attempts that reached for the broker, not those the publisher's back-off refused.
+        return sum("backing off" not in outage for outage in outages[seen:])
+
     relay = threading.Thread(target=relay_until_drained)
     relay.start()
     wait_until(lambda: _pending() < 5000, message="relay started")
     subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True)
     try:
-        # While the broker is down nothing may be marked sent; rows stay pending.
-        pending_during_outage = _pending()
-        assert pending_during_outage > 0
+        # The relay appends an outage only after its failed batch rolled back, and it is the
+        # only relay: from the first outage on, its transactions all end while the broker is
+        # down, so the count of rows marked sent must not move until the broker is back.
+        wait_until(lambda: outages, timeout=30, message="the relay saw the broker go down")
+        seen, sent_when_down = len(outages), _sent()
+        wait_until(lambda: tried_the_broker_since(seen) >= 2, timeout=30, message="the relay tried the broker again")
+        assert _sent() == sent_when_down, "rows were marked sent while the broker was down"
+        assert _pending() == len(ids) - sent_when_down > 0
     finally:
         subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True)
         subprocess.run(["rabbitmqctl", "await_startup"], check=True, capture_output=True)
     relay.join(120)
     stop.set()
 
-    assert "outage" in outcome, "the relay never saw the broker go down"
     arrived = Counter(m.id for m in tap.take_all(quiet=2))
     assert set(arrived) == set(ids), f"{len(set(ids) - set(arrived))} event(s) lost"
     assert _pending() == 0
 
 
+@pytest.mark.postgres
 def test_two_relays_at_once_publish_each_event_once_in_per_subject_order(backlog, tap):
     ids = backlog(3000, subjects=7)
+    barrier = threading.Barrier(2)
+    settled: list[int] = []
     errors: list[BaseException] = []
 
     def relay() -> None:
         publisher = ConfirmingPublisher()
         try:
-            relay_pending(publisher, batch_size=100)
+            barrier.wait(30)  # both claim from the same backlog at once
+            settled.append(relay_pending(publisher, batch_size=100))
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             errors.append(exc)
         finally:
@@ -161,9 +191,13 @@ def test_two_relays_at_once_publish_each_event_once_in_per_subject_order(backlog
         thread.join(60)
 
     assert errors == []
+    assert not any(thread.is_alive() for thread in relays)
+    assert sum(settled) == 3000, "a row was settled by both relays, or by neither"
+    assert _pending() == 0
     messages = tap.take(3000, timeout=60)  # one basic.get per message: slow on a loaded machine
     assert sorted(m.id for m in messages) == sorted(ids)
     assert len(messages) == len({m.id for m in messages}), "an event was published twice"
+    assert tap.take(1, timeout=1) == [], "an event was published twice"
     _assert_per_subject_order(messages)
 
 
@@ -246,6 +280,61 @@ def test_event_the_broker_keeps_refusing_ends_failed_and_the_admin_can_retry_it(
 
     assert retry_failed([refused.id]) == 1
     assert Published.objects.get(id=refused.id).status == StatusChoice.SCHEDULE
+
+
+def test_failed_events_retried_from_the_admin_are_pending_again_and_sent(backlog, tap):
+    failed, sent, other = backlog(3)
+    relay_pending(ConfirmingPublisher())
+    tap.take(3)
+    Published.objects.filter(id__in=[failed, other]).update(status=StatusChoice.FAILED, retry=5)
+
+    assert retry_failed([failed, sent]) == 1  # only a failed row goes back in the queue
+    row = Published.objects.get(id=failed)
+    assert (row.status, row.retry) == (StatusChoice.SCHEDULE, 0)
+    assert Published.objects.get(id=sent).status == StatusChoice.SUCCEEDED
+    assert Published.objects.get(id=other).status == StatusChoice.FAILED  # not selected: left alone
+
+    relay_pending(ConfirmingPublisher())
+    assert [m.id for m in tap.take(2, timeout=2)] == [failed]
+
+
+class NackingPublisher(ConfirmingPublisher):
+    """The broker's nack as the relay sees it: the batch is published for real, then the
+    messages of the events in ``nack`` are reported refused. The embedded broker never
+    refuses; RabbitMQ's own refusal is tested above
+    (test_event_the_broker_keeps_refusing_ends_failed_and_the_admin_can_retry_it)."""
+
+    def __init__(self, nack: set[str]) -> None:
+        super().__init__()
+        self.nack = nack
+
+    def publish(self, messages, *, meanwhile=None) -> set[int]:
+        refused = super().publish(messages, meanwhile=meanwhile)
+        return refused | {index for index, message in enumerate(messages) if message.id in self.nack}
+
+
+def test_a_refused_event_is_taken_back_pending_then_failed_after_the_last_attempt(backlog, settings, caplog):
+    settings.BLIPAY_EVENTS = {**settings.BLIPAY_EVENTS, "RELAY_MAX_ATTEMPTS": 3}
+    first, refused, last = backlog(3)
+    publisher = NackingPublisher({refused})
+
+    def states() -> dict[str, tuple[str, int]]:
+        return {str(row.id): (row.status, row.retry) for row in Published.objects.all()}
+
+    relay_pending(publisher)
+    after_one = states()
+    relay_pending(publisher)
+    relay_pending(publisher)
+
+    assert after_one == {
+        first: (StatusChoice.SUCCEEDED, 1),
+        refused: (StatusChoice.SCHEDULE, 1),
+        last: (StatusChoice.SUCCEEDED, 1),
+    }
+    assert states()[refused] == (StatusChoice.FAILED, 3)
+    assert states()[first] == states()[last] == (StatusChoice.SUCCEEDED, 1)
+    warned = [r.getMessage() for r in caplog.records if r.name == "blipay.events.relay"]
+    assert warned == [f"broker refused 1 event(s): [UUID('{refused}')]"] * 3
 
 
 def test_retention_deletes_old_sent_events_but_keeps_each_subjects_latest_state(backlog):
