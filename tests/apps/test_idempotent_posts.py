@@ -246,9 +246,8 @@ def test_a_key_of_up_to_255_characters_is_accepted_and_a_longer_one_refused(regi
     too_long = post({"amount": 50_000}, "k" * 256)
 
     assert longest.status_code == 201
-    assert too_long.status_code == 422
-    assert too_long.json()["error"]["fields"] == {"Idempotency-Key": ["too long"]}
-    assert too_long.json()["error"]["message"] == "Idempotency-Key is longer than 255 characters."
+    assert too_long.status_code == 400
+    assert list(too_long.json()["error"]["fields"]) == ["Idempotency-Key"]
 
 
 def test_keys_of_one_caller_are_kept_apart(register_member):
