@@ -4,8 +4,10 @@ and a replayed registration answers its first response whole, to its caller only
 import uuid
 
 import pytest
+from cryptography.fernet import InvalidToken
 from rest_framework.test import APIClient
 
+from blipay.api.idempotency import _seal
 from blipay.api.models import IdempotencyRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -81,3 +83,18 @@ def test_the_idempotency_record_holds_neither_the_key_nor_the_secret_readable():
     stored = " ".join(str(value) for value in IdempotencyRecord.objects.values_list("key", "body", "sealed").get())
     assert key not in stored
     assert token not in stored
+
+
+def test_a_sealed_secret_opens_only_for_its_caller_and_its_key():
+    # What someone holding the database and SECRET_KEY could try: the seal of any other
+    # key or caller. Only the caller presenting its own Idempotency-Key opens it.
+    address = "198.51.100.9"
+    token = (
+        _from(address).post("/api/v1/members", _member(), format="json", HTTP_IDEMPOTENCY_KEY="mine").json()["token"]
+    )
+    sealed = IdempotencyRecord.objects.get().sealed.encode()
+
+    assert token in _seal(f"anonymous:{address}", "mine").decrypt(sealed).decode()
+    for caller, key in [(f"anonymous:{address}", "other"), ("anonymous:203.0.113.9", "mine"), ("", ""), (None, None)]:
+        with pytest.raises(InvalidToken):
+            _seal(caller, key).decrypt(sealed)
