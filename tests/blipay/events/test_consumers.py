@@ -5,9 +5,9 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
@@ -178,9 +178,20 @@ def test_handler_failing_every_try_is_tried_the_configured_number_of_times_then_
     assert Effect.objects.filter(event_id=sentinel).count() == 1
 
 
+class _SleepsRecorded:
+    """The consumers' ``time`` with ``sleep`` recorded instead of slept; the rest is the
+    real module's (the consumers also read clocks, e.g. for their lag)."""
+
+    def __init__(self, waits: list[float]) -> None:
+        self.sleep = waits.append
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(time, name)
+
+
 def test_attempts_are_spaced_by_a_doubling_backoff_and_none_follows_the_last(sink_queue, monkeypatch):
     waits: list[float] = []
-    monkeypatch.setattr(consumers, "time", SimpleNamespace(sleep=waits.append))
+    monkeypatch.setattr(consumers, "time", _SleepsRecorded(waits))
     Switch.objects.create(subject="broken", mode=Switch.FAIL)
     _ping("broken")
 
