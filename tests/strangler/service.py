@@ -10,6 +10,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import psycopg
 import urllib3
@@ -44,6 +45,21 @@ class Service:
                 if "Subject: Welcome to Blipay" in message:
                     sent += [line[4:].strip() for line in message.splitlines() if line.startswith("To: ")]
         return sent
+
+    def settled(self) -> bool:
+        """Nothing is on its way into the service: its queue holds no message, ready or
+        unacknowledged (it acks only after it committed what a message did), and its own
+        outbox has nothing pending that could come back to it."""
+        vhost = unquote(urlsplit(settings.BROKER_URL).path[1:]) or "/"
+        listed = subprocess.run(
+            ["rabbitmqctl", "-q", "list_queues", "-p", vhost, "--no-table-headers", "name", "messages"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        messages = dict(line.split("\t") for line in listed.splitlines() if line.strip())
+        pending = self.sql("SELECT count(*) FROM published WHERE status = 1")[0][0]  # StatusChoice.SCHEDULE
+        return messages.get(queue_name(SERVICE, deployment=SERVICE)) == "0" and pending == 0
 
     def pids(self, pattern: str) -> list[int]:
         # serve became supervisord; the deployment's processes are its children.

@@ -267,7 +267,10 @@ def test_reconcile_is_clean_when_both_sides_agree_and_names_the_member_whose_cop
     drain()
     wait_until(lambda: service_has(extracted, member), message="the service has the copy")
     # The service also holds earlier tests' members, which this test's database doesn't:
-    # start it afresh from this monolith's history, as the runbook does.
+    # start it afresh from this monolith's history, as the runbook does, once nothing of
+    # theirs is still on its way in (an earlier test's notification.sent applied after the
+    # DELETE made reconcile name a member this database never had).
+    wait_until(extracted.settled, message="the service has applied everything sent to it")
     extracted.sql("DELETE FROM notifications_notification; DELETE FROM notifications_membercontact")
     extracted.sql("DELETE FROM blipay_applied_version WHERE consumer = 'notifications'")
     call_command("strangler", "backfill", "notifications", stdout=io.StringIO(), stderr=io.StringIO())
