@@ -118,6 +118,14 @@ def _claim(batch_size: int) -> list[tuple[object, OutgoingMessage]]:
     extracts the few fields the routing key and headers need, so the relay neither parses
     nor serialises an envelope (a third of its time per row, measured with `make bench`).
     """
+    if connection.vendor == "postgresql":
+        # The outbox is empty most of the time, so the statistics call pending rows rare and
+        # the planner fetches them all through the package's ``status`` index and sorts them.
+        # After an outage's backlog that is a sort of every pending row per batch (drain
+        # fell from 9,100 to 2,000 events/s at 100,000 pending); without sorts it walks the
+        # ordered ``published_pending_added`` index and stops at the batch. This transaction only.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('enable_sort', 'off', true)")
     rows = (
         Published.objects.filter(status=StatusChoice.SCHEDULE)
         .order_by("added")
