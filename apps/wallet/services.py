@@ -42,7 +42,8 @@ def posting_apply(posting: Posting, *, new_reference: bool = False, with_events:
 
     ``new_reference``: the reference was made in the caller's transaction (a new payment or
     refund), so it can't have been posted before and isn't looked up; the ledger's unique
-    (kind, reference) would still refuse a second. ``with_events``: the caller's events,
+    (kind, reference) would still refuse a second. Its member's account is not opened here:
+    a payment's member without one can't pay, and a refund follows a payment. ``with_events``: the caller's events,
     recorded in the same outbox statement as the balance change.
 
     Raises InsufficientBalance, changing nothing, when a debit exceeds the balance.
@@ -103,7 +104,8 @@ def _apply(posting: Posting, new_reference: bool, with_events: Sequence[Outbound
 _TABLE = Account._meta.db_table
 # One statement takes the member's row lock, checks the balance covers the posting and
 # changes it, and returns what the ledger line and the event need: no row means the
-# balance doesn't cover it (or, for a credit, that the account isn't open yet).
+# balance doesn't cover it. The account is open by then: ``_member_account_locked`` opens
+# it, and a new reference's member has one (a payment debits it, a refund follows one).
 _BALANCE_CHANGE = (
     f"UPDATE {_TABLE} SET balance = balance + %s, version = version + 1"
     " WHERE kind = %s AND owner = %s AND balance + %s >= 0 RETURNING id, balance, version"
@@ -112,14 +114,9 @@ _BALANCE_CHANGE = (
 
 def _balance_change(posting: Posting) -> tuple[int, int, int]:
     """The member account's id, new balance and version after the posting."""
-    params = [posting.amount, Account.MEMBER, posting.member_id, posting.amount]
     with connection.cursor() as cursor:
-        cursor.execute(_BALANCE_CHANGE, params)
+        cursor.execute(_BALANCE_CHANGE, [posting.amount, Account.MEMBER, posting.member_id, posting.amount])
         row = cursor.fetchone()
-        if row is None and posting.amount >= 0:  # a credit to a member without an account yet
-            account_get_or_create(Account.MEMBER, posting.member_id)
-            cursor.execute(_BALANCE_CHANGE, params)
-            row = cursor.fetchone()
     if row is None:
         raise InsufficientBalance()
     return row
