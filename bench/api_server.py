@@ -12,7 +12,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from django.db import connection
+
 from bench import env
+from bench.server_urls import CREATE_TABLE
 
 WORKERS = 4  # gunicorn sync workers: 2 per core (see bench/README.md)
 AMOUNT = 1_000  # rupiah per payment (api_load.lua sends it)
@@ -44,6 +47,8 @@ def actor_lines(actors: Path) -> list[tuple[str, str]]:
 @contextmanager
 def serving(name: str, actors: Path, overrides: Mapping[str, str]) -> Iterator[str]:
     """gunicorn on a free port for the block; yields its URL once it answers."""
+    with connection.cursor() as cursor:
+        cursor.execute(CREATE_TABLE)  # the bare endpoint, which tells when the workers answer
     port = env.free_port()
     server_env = {**overrides, "DJANGO_SETTINGS_MODULE": "bench.server_settings", "BLIPAY_RATE_LIMITS": "off"}
     with env.child(name, gunicorn_argv(port), env=server_env):
