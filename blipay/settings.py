@@ -355,6 +355,10 @@ BLIPAY_EVENTS = {
     # A row the broker refuses this many times ends as failed (retryable in the admin).
     "RELAY_MAX_ATTEMPTS": int(os.environ.get("BLIPAY_RELAY_MAX_ATTEMPTS", "10")),
     "RELAY_SWEEP_SECONDS": float(os.environ.get("BLIPAY_RELAY_SWEEP_SECONDS", "5")),
+    # A kicked relay task stays this long after the outbox empties, looking again every
+    # RELAY_POLL_SECONDS, so the commits meanwhile need no kick of their own (docs/events.md).
+    "RELAY_LINGER_SECONDS": float(os.environ.get("BLIPAY_RELAY_LINGER_SECONDS", "0.05")),
+    "RELAY_POLL_SECONDS": float(os.environ.get("BLIPAY_RELAY_POLL_SECONDS", "0.005")),
     "QUEUE_TYPE": BLIPAY_QUEUE_TYPE,
     # Quorum queues only: a message delivered this many times without an ack (consumers
     # that died holding it) is dead-lettered. A backstop for a message that kills its

@@ -236,6 +236,30 @@ _process_publisher: ConfirmingPublisher | None = None
 _process_lock = threading.Lock()
 
 
+def relay_until_quiet(*, linger: float, poll: float) -> int:
+    """Relay what is pending, and what later commits add, until nothing more comes for
+    ``linger`` seconds; then take the kick and relay once more. Returns how many rows it settled.
+
+    Meanwhile the kick flag still says a kick waits, so committers queue none: under load
+    one task sends the events of many commits, where each commit cost a Celery round trip
+    (the flag's UPDATE and a publish in the request, a task in the worker). A commit that
+    saw the flag set is sent by the last pass, which follows the flag's clearing.
+    """
+    settled = 0
+    quiet_since = time.monotonic()
+    while linger > 0:
+        moved = relay_in_process()
+        settled += moved
+        if moved:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= linger:
+            break
+        else:
+            time.sleep(poll)
+    relay_kick_taken()
+    return settled + relay_in_process()
+
+
 def relay_in_process() -> int:
     """Relay everything pending with this process's publisher (Celery tasks and commands).
 

@@ -13,12 +13,15 @@ from blipay.events.errors import BrokerUnavailable
 logger = logging.getLogger("blipay.events.tasks")
 
 
-@shared_task(name="blipay.events.relay", ignore_result=True)
-def relay() -> int:
-    """Send every pending outbox row. Kicked after commits that emitted; swept by beat."""
-    outbox_relay.relay_kick_taken()
+@shared_task(name="blipay.events.relay", ignore_result=True, bind=True)
+def relay(self) -> int:  # noqa: ANN001 - Celery's bound task
+    """Send every pending outbox row. Kicked after commits that emitted; swept by beat.
+    A worker's task lingers a moment for the next commits; run eagerly (the embedded
+    default, the tests) it would hold up the commit that kicked it, so it doesn't."""
+    options = settings.BLIPAY_EVENTS
+    linger = 0.0 if self.request.is_eager else options["RELAY_LINGER_SECONDS"]
     try:
-        return outbox_relay.relay_in_process()
+        return outbox_relay.relay_until_quiet(linger=linger, poll=options["RELAY_POLL_SECONDS"])
     except BrokerUnavailable as exc:
         # Rows stay pending; the publisher backs off and the next sweep tries again.
         logger.warning("relay: broker unavailable, events stay pending: %s", exc)

@@ -1,10 +1,13 @@
+import threading
+
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published
 
 from blipay.events.models import RelayKick
 from blipay.events.outbox import Outbound, emit
+from blipay.events.relay import relay_until_quiet
 from blipay.events.tasks import relay
 from tests.eventsink.events import SinkSaved
 
@@ -32,3 +35,26 @@ def test_a_commit_with_no_kick_waiting_relays_at_once(tap):
 
     assert [m.id for m in tap.take(1)] == [event_id]
     assert Published.objects.get(id=event_id).status == StatusChoice.SUCCEEDED
+
+
+def test_commits_while_a_kicked_relay_lingers_queue_no_kick_and_the_lingering_relay_sends_them(tap):
+    RelayKick.objects.update_or_create(pk=1, defaults={"pending": True})  # the kick the task was
+    settled: list[int] = []
+
+    def worker() -> None:
+        try:
+            settled.append(relay_until_quiet(linger=1.0, poll=0.01))
+        finally:
+            connection.close()
+
+    lingering = threading.Thread(target=worker)
+    lingering.start()
+    sent = [_save(f"committed while it lingers {n}") for n in range(3)]
+    received = [m.id for m in tap.take(3)]
+    waiting_while_it_lingered = RelayKick.objects.get(pk=1).pending
+    lingering.join(10)
+
+    assert received == sent
+    assert waiting_while_it_lingered  # so the commits queued no kick of their own
+    assert settled == [3]
+    assert not RelayKick.objects.get(pk=1).pending  # quiet: the next commit kicks again
