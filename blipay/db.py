@@ -17,11 +17,18 @@ def create_once(model: type[M], *, key: dict[str, Any], **values: Any) -> M | No
     it exists; None if it did, even when a concurrent transaction created it first.
 
     For work done once per event or per payment: the unique constraint is what guarantees
-    it. Django's ``get_or_create`` creates in a savepoint and, on an IntegrityError, reads
-    the winner's row, so the caller's transaction goes on.
+    it. One ``INSERT … ON CONFLICT (key) DO NOTHING``: a concurrent creator's row makes it
+    insert nothing, and the caller's transaction goes on (Django's ``get_or_create`` took a
+    read, a savepoint, the insert and the savepoint's release, per notification sent).
     """
-    row, created = model.objects.get_or_create(**key, defaults=values)
-    return row if created else None
+    row = model(**key, **values)
+    fields = model._meta.concrete_fields
+    # What a save would store: defaults were filled in by the constructor, auto_now(_add) here.
+    stored = {field.name: field.pre_save(row, add=True) for field in fields}
+    if not insert_rows(model, [stored], unless_conflict_on=list(key)):
+        return None
+    row._state.adding, row._state.db = False, "default"  # as if loaded: a save() updates it
+    return row
 
 
 def db_values(model: type[models.Model], values: dict[str, Any], *, using: str = "default") -> list[Any]:
