@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.payments.models import BankNotification
 from apps.payments.selectors import payment_visible, topup_visible
 from apps.payments.services import BankConfirmation, bank_payment_confirm, payment_create, refund_issue, topup_create
 from apps.payments.signatures import bank_signature_verify
@@ -81,10 +82,19 @@ class BankNotificationApi(APIView):
         bank_transaction_id = serializers.CharField(max_length=64)
         paid_at = serializers.DateTimeField()
 
+    class Output(serializers.Serializer):
+        outcome = serializers.ChoiceField(
+            choices=[outcome for outcome, _ in BankNotification.OUTCOMES],
+            help_text="credited; for a bank_transaction_id sent before, the first delivery's outcome",
+        )
+        topup_id = serializers.UUIDField(allow_null=True)
+        reference = serializers.CharField()
+        message = serializers.CharField(required=False, help_text="why the first delivery was refused")
+
     @extend_schema(
         request=Input,
         parameters=[OpenApiParameter("X-Bank-Signature", str, OpenApiParameter.HEADER, required=True)],
-        responses={200: dict},
+        responses={200: Output},
         summary="Payment confirmation from the bank (signed)",
     )
     @refuses("invalid_signature", "unknown_reference", "amount_mismatch", "topup_already_paid")
@@ -109,11 +119,12 @@ class BankNotificationApi(APIView):
 
 
 def bank_answer(confirmation: BankConfirmation) -> Response:
-    """What the bank is told about a confirmation (the admin shows the same answer)."""
-    if confirmation.credited:
-        return Response(
-            {"outcome": confirmation.outcome, "topup_id": confirmation.topup_id, "reference": confirmation.reference}
-        )
+    """What the bank is told about a confirmation (the admin shows the first answer). A
+    repeat (banks retry until they get a 2xx) is acknowledged with 200 and the first
+    outcome, refused or not, so a refusal is said once and the retries stop."""
+    if confirmation.credited or confirmation.repeat:
+        body = {"outcome": confirmation.outcome, "topup_id": confirmation.topup_id, "reference": confirmation.reference}
+        return Response(body | ({"message": confirmation.message} if confirmation.message else {}))
     return error_response(confirmation.outcome, confirmation.message)
 
 

@@ -66,15 +66,16 @@ class BankConfirmation:
     reference: str
     topup_id: str | None
     message: str = ""
+    repeat: bool = False  # the bank sent this bank_transaction_id before: the outcome is the first's
 
     @property
     def credited(self) -> bool:
         return self.outcome == BankNotification.CREDITED
 
     @classmethod
-    def of(cls, row: BankNotification) -> "BankConfirmation":
+    def of(cls, row: BankNotification, *, repeat: bool = False) -> "BankConfirmation":
         topup_id = str(row.topup_id) if row.topup_id else None
-        return cls(outcome=row.outcome, reference=row.reference, topup_id=topup_id, message=row.message)
+        return cls(outcome=row.outcome, reference=row.reference, topup_id=topup_id, message=row.message, repeat=repeat)
 
 
 def bank_payment_confirm(
@@ -88,7 +89,7 @@ def bank_payment_confirm(
         topup = TopUp.objects.select_for_update().filter(reference=reference).first()
         seen = BankNotification.objects.filter(bank_transaction_id=bank_transaction_id).first()
         if seen is not None:
-            return BankConfirmation.of(seen)
+            return BankConfirmation.of(seen, repeat=True)
         outcome, message = _settle(topup, amount, bank_transaction_id, paid_at)
         try:
             with transaction.atomic():
@@ -106,7 +107,7 @@ def bank_payment_confirm(
             transaction.set_rollback(True)  # a concurrent delivery of this id won; undo ours
         else:
             return BankConfirmation.of(row)
-    return BankConfirmation.of(BankNotification.objects.get(bank_transaction_id=bank_transaction_id))
+    return BankConfirmation.of(BankNotification.objects.get(bank_transaction_id=bank_transaction_id), repeat=True)
 
 
 def _settle(topup: TopUp | None, amount: int, bank_transaction_id: str, paid_at: datetime) -> tuple[str, str]:

@@ -160,6 +160,34 @@ def test_an_amount_different_from_the_top_up_is_422_recorded_and_credits_nothing
     assert ani.client.get(f"/api/v1/topups/{topup['id']}").json()["status"] == "pending"
 
 
+@pytest.mark.parametrize(
+    ("first", "status", "outcome"),
+    [("unknown reference", 404, "unknown_reference"), ("another amount", 422, "amount_mismatch")],
+)
+def test_the_bank_retrying_a_refused_transaction_gets_200_with_the_first_outcome_and_nothing_credited(
+    register_member, anon, pump, first, status, outcome
+):
+    ani = register_member()
+    topup = ani.client.post("/api/v1/topups", {"amount": 50_000}, format="json").json()
+    sent = (
+        _confirmation({"reference": "BLPNOSUCHREF", "amount": 50_000})
+        if first == "unknown reference"
+        else _confirmation(topup, amount=49_000)
+    )
+
+    refused = bank_post(anon, sent)
+    repeats = [bank_post(anon, sent) for _ in range(2)]
+
+    assert (refused.status_code, refused.json()["error"]["code"]) == (status, outcome)
+    assert [r.status_code for r in repeats] == [200, 200]
+    assert repeats[0].json() == repeats[1].json()
+    assert repeats[0].json()["outcome"] == outcome
+    assert repeats[0].json()["message"] == refused.json()["error"]["message"]
+    assert BankNotification.objects.count() == 1
+    pump()
+    assert _balance(ani) == 0
+
+
 def test_a_second_transfer_for_a_paid_top_up_is_refused_and_credits_nothing(register_member, anon, pump):
     ani = register_member()
     topup = ani.client.post("/api/v1/topups", {"amount": 50_000}, format="json").json()
