@@ -1,22 +1,45 @@
 """The inbox: what each consuming module has already applied, written in the handler's
 transaction so that an effect and its record commit together or not at all.
 
-Rows live in django-outbox-pattern's ``received`` table, one per (module, event):
-``msg_id`` is ``<module>:<event id>`` because every module applies an event on its own.
+An applied event is one narrow row of ``blipay_inbox`` (``AppliedEvent``), keyed
+``<module>:<event id>`` because every module applies an event on its own. A delivery that
+failed every attempt is kept, with its envelope and error, in django-outbox-pattern's
+``received`` table, where the admin lists and retries it; applying it later removes it.
 """
 
-import json
-import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Received
 
 from blipay.events.envelope import Envelope
-from blipay.events.models import AppliedVersion
+from blipay.events.models import AppliedEvent, AppliedVersion
+
+# One statement on PostgreSQL: take the batch's failed rows out of ``received`` (their
+# attempts move to the applied row) and insert the applied rows; a concurrent duplicate
+# waits on the primary key, then sees it taken. RETURNING names the rows this transaction won.
+_CLAIM_POSTGRESQL = """
+    WITH failed AS (
+        DELETE FROM received WHERE status = {failed} AND msg_id IN ({keys}) RETURNING msg_id, retry
+    )
+    INSERT INTO blipay_inbox (key, consumer, routing_key, correlation_id, causation_id, applied_at, attempts)
+    SELECT v.key, v.consumer, v.routing_key, v.correlation_id, v.causation_id, v.applied_at::timestamptz,
+           COALESCE(failed.retry, 0)
+    FROM (VALUES {rows}) AS v (key, consumer, routing_key, correlation_id, causation_id, applied_at)
+    LEFT JOIN failed ON failed.msg_id = v.key
+    ON CONFLICT (key) DO NOTHING RETURNING key
+"""
+
+# SQLite has no data-modifying CTE: the same in two statements (its writers are serialised).
+_FORGET_FAILED_SQLITE = "DELETE FROM received WHERE status = {failed} AND msg_id IN ({keys}) RETURNING msg_id, retry"
+_CLAIM_SQLITE = """
+    INSERT INTO blipay_inbox (key, consumer, routing_key, correlation_id, causation_id, applied_at, attempts)
+    VALUES {rows} ON CONFLICT (key) DO NOTHING RETURNING key
+"""
 
 
 def inbox_id(module: str, event_id: str) -> str:
@@ -24,47 +47,45 @@ def inbox_id(module: str, event_id: str) -> str:
 
 
 def applied(module: str, event_id: str) -> bool:
-    """Has ``module`` applied this event? A row left failed by an attempt is not applied."""
-    return Received.objects.filter(msg_id=inbox_id(module, event_id), status=StatusChoice.SUCCEEDED).exists()
+    """Has ``module`` applied this event? A delivery kept as failed is not applied."""
+    return AppliedEvent.objects.filter(key=inbox_id(module, event_id)).exists()
 
 
 def claim(module: str, envelopes: Sequence[Envelope]) -> set[str]:
     """Record that ``module`` applies these events; return the ids it had not applied yet.
 
-    A row left failed by an earlier attempt is claimed again. Call inside the handlers'
-    transaction: a concurrent duplicate waits on the unique ``msg_id``, then sees it taken.
-    ``envelopes`` must have distinct ids.
+    An event kept as failed is claimed, and its failed row removed, in the same statement.
+    Call inside the handlers' transaction: a concurrent duplicate waits on the primary key,
+    then sees it taken. ``envelopes`` must have distinct ids.
     """
     if not envelopes:
         return set()
-    now = timezone.now()
-    added = Received._meta.get_field("added").get_db_prep_value(now, connection)
-    expires = Received._meta.get_field("expires_at").get_db_prep_value(now + timedelta(days=1), connection)
-    new_id = Received._meta.pk.get_db_prep_value
+    now = AppliedEvent._meta.get_field("applied_at").get_db_prep_value(timezone.now(), connection)
+    keys = [inbox_id(module, envelope.id) for envelope in envelopes]
     rows = [
-        (
-            new_id(uuid.uuid4(), connection),
-            inbox_id(module, envelope.id),
-            json.dumps(_headers(module, envelope)),
-            json.dumps(envelope.to_dict()),
-            added,
-            expires,
-            StatusChoice.SUCCEEDED,
-        )
-        for envelope in envelopes
+        (key, module, envelope.routing_key, envelope.correlation_id, envelope.causation_id, now)
+        for key, envelope in zip(keys, envelopes, strict=True)
     ]
+    marks = ", ".join(["%s"] * len(keys))
     with connection.cursor() as cursor:
-        # One statement for the whole batch: insert, or take back failed rows; RETURNING
-        # names the rows this transaction won.
-        cursor.execute(
-            "INSERT INTO received (id, msg_id, headers, body, added, expires_at, retry, status) VALUES "
-            + ", ".join(["(%s, %s, %s, %s, %s, %s, 0, %s)"] * len(rows))
-            + " ON CONFLICT (msg_id) DO UPDATE SET status = excluded.status"
-            " WHERE received.status = %s RETURNING msg_id",
-            [value for row in rows for value in row] + [StatusChoice.FAILED],
-        )
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                _CLAIM_POSTGRESQL.format(
+                    failed=int(StatusChoice.FAILED),
+                    keys=marks,
+                    rows=", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows)),
+                ),
+                keys + [value for row in rows for value in row],
+            )
+        else:
+            cursor.execute(_FORGET_FAILED_SQLITE.format(failed=int(StatusChoice.FAILED), keys=marks), keys)
+            attempts = dict(cursor.fetchall())
+            cursor.execute(
+                _CLAIM_SQLITE.format(rows=", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))),
+                [value for row in rows for value in (*row, attempts.get(row[0], 0))],
+            )
         prefix = len(module) + 1
-        return {msg_id[prefix:] for (msg_id,) in cursor.fetchall()}
+        return {key[prefix:] for (key,) in cursor.fetchall()}
 
 
 def advance_versions(module: str, events: Sequence[tuple[str, str, int, str]]) -> set[str]:
@@ -121,28 +142,32 @@ def forget_versions(module: str) -> int:
 
 
 def record_failure(module: str, envelope: Envelope, *, attempts: int, error: str) -> None:
-    """Keep a failed delivery visible and retryable (the admin lists and retries these)."""
+    """Keep a failed delivery visible and retryable (the admin lists and retries these),
+    unless another delivery of it has since been applied."""
+    if applied(module, envelope.id):
+        return
     headers = _headers(module, envelope) | {"error": error[:2000], "attempts": attempts}
     row, created = Received.objects.get_or_create(
         msg_id=inbox_id(module, envelope.id),
         defaults={"headers": headers, "body": envelope.to_dict(), "status": StatusChoice.FAILED, "retry": attempts},
     )
-    if not created and row.status == StatusChoice.FAILED:
-        Received.objects.filter(pk=row.pk).update(headers=headers, retry=row.retry + attempts)
+    if not created:
+        Received.objects.filter(pk=row.pk).update(headers=headers, retry=F("retry") + attempts)
 
 
-def delete_old_received(*, older_than: timedelta) -> int:
-    """Forget applied deliveries past retention (the window in which duplicates are caught)."""
-    cutoff = timezone.now() - older_than
-    deleted, _ = Received.objects.filter(status=StatusChoice.SUCCEEDED, added__lt=cutoff).delete()
+def delete_old_applied(*, older_than: timedelta) -> int:
+    """Forget applied deliveries past retention (the window in which duplicates are caught).
+    Failed ones stay until they are retried or dealt with."""
+    deleted, _ = AppliedEvent.objects.filter(applied_at__lt=timezone.now() - older_than).delete()
     return deleted
 
 
 def delete_received_of(*, routing_keys: Collection[str], before: datetime) -> int:
     """Forget the deliveries of these types that arrived before ``before``, applied or
     failed: for records that expire (notifications), whose copy in the inbox must go too."""
-    deleted, _ = Received.objects.filter(headers__destination__in=list(routing_keys), added__lt=before).delete()
-    return deleted
+    applied_deleted, _ = AppliedEvent.objects.filter(routing_key__in=list(routing_keys), applied_at__lt=before).delete()
+    failed_deleted, _ = Received.objects.filter(headers__destination__in=list(routing_keys), added__lt=before).delete()
+    return applied_deleted + failed_deleted
 
 
 def _headers(module: str, envelope: Envelope) -> dict:
