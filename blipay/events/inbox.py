@@ -21,16 +21,19 @@ from blipay.events.models import AppliedEvent, AppliedVersion
 
 # One statement on PostgreSQL: take the batch's failed rows out of ``received`` (their
 # attempts move to the applied row) and insert the applied rows; a concurrent duplicate
-# waits on the primary key, then sees it taken. RETURNING names the rows this transaction won.
+# waits on the primary key, then sees it taken. RETURNING names the rows this transaction
+# won. The batch comes as arrays, a few parameters however long it is: a placeholder per
+# value cost more to format than the insert itself.
 _CLAIM_POSTGRESQL = """
-    WITH failed AS (
-        DELETE FROM received WHERE status = {failed} AND msg_id IN ({keys}) RETURNING msg_id, retry
+    WITH batch AS (
+        SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])
+            AS b (key, routing_key, correlation_id, causation_id)
+    ), failed AS (
+        DELETE FROM received WHERE status = {failed} AND msg_id IN (SELECT key FROM batch) RETURNING msg_id, retry
     )
     INSERT INTO blipay_inbox (key, consumer, routing_key, correlation_id, causation_id, applied_at, attempts)
-    SELECT v.key, v.consumer, v.routing_key, v.correlation_id, v.causation_id, v.applied_at::timestamptz,
-           COALESCE(failed.retry, 0)
-    FROM (VALUES {rows}) AS v (key, consumer, routing_key, correlation_id, causation_id, applied_at)
-    LEFT JOIN failed ON failed.msg_id = v.key
+    SELECT batch.key, %s, batch.routing_key, batch.correlation_id, batch.causation_id, %s, COALESCE(failed.retry, 0)
+    FROM batch LEFT JOIN failed ON failed.msg_id = batch.key
     ON CONFLICT (key) DO NOTHING RETURNING key
 """
 
@@ -66,18 +69,15 @@ def claim(module: str, envelopes: Sequence[Envelope]) -> set[str]:
         (key, module, envelope.routing_key, envelope.correlation_id, envelope.causation_id, now)
         for key, envelope in zip(keys, envelopes, strict=True)
     ]
-    marks = ", ".join(["%s"] * len(keys))
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            key, _, routing_key, correlation_id, causation_id, _ = (list(column) for column in zip(*rows, strict=True))
             cursor.execute(
-                _CLAIM_POSTGRESQL.format(
-                    failed=int(StatusChoice.FAILED),
-                    keys=marks,
-                    rows=", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows)),
-                ),
-                keys + [value for row in rows for value in row],
+                _CLAIM_POSTGRESQL.format(failed=int(StatusChoice.FAILED)),
+                [key, routing_key, correlation_id, causation_id, module, now],
             )
         else:
+            marks = ", ".join(["%s"] * len(keys))
             cursor.execute(_FORGET_FAILED_SQLITE.format(failed=int(StatusChoice.FAILED), keys=marks), keys)
             attempts = dict(cursor.fetchall())
             cursor.execute(
@@ -97,23 +97,21 @@ def advance_versions(module: str, events: Sequence[tuple[str, str, int, str]]) -
         newest[aggregate, subject] = max(sequence, newest.get((aggregate, subject), sequence))
     if not newest:
         return set()
-    table = AppliedVersion._meta.db_table
     keys = list(newest)
     with connection.cursor() as cursor:
         # Make a row exist for every key, then lock them all: the versions read next can't
         # move under us, even for an aggregate this module has never seen.
         cursor.execute(
-            f"INSERT INTO {table} (consumer, aggregate, subject, sequence) VALUES "
-            + ", ".join(["(%s, %s, %s, -1)"] * len(keys))
-            + " ON CONFLICT (consumer, aggregate, subject) DO NOTHING",
-            [value for aggregate, subject in keys for value in (module, aggregate, subject)],
+            _VERSIONS_UPSERT.format(rows=_rows(len(keys))) + " DO NOTHING",
+            _columns([(module, aggregate, subject, -1) for aggregate, subject in keys]),
         )
+    locked = AppliedVersion.objects.select_for_update().filter(
+        consumer=module, subject__in={subject for _, subject in keys}
+    )
     held = {
-        (row.aggregate, row.subject): row.sequence
-        for row in AppliedVersion.objects.select_for_update()
-        .filter(consumer=module, subject__in={subject for _, subject in keys})
-        .only("aggregate", "subject", "sequence")
-        if (row.aggregate, row.subject) in newest
+        (aggregate, subject): sequence
+        for aggregate, subject, sequence in locked.values_list("aggregate", "subject", "sequence")
+        if (aggregate, subject) in newest
     }
     fresh = set()
     for aggregate, subject, sequence, event_id in events:
@@ -122,17 +120,32 @@ def advance_versions(module: str, events: Sequence[tuple[str, str, int, str]]) -
             held[aggregate, subject] = sequence
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (consumer, aggregate, subject, sequence) VALUES "
-            + ", ".join(["(%s, %s, %s, %s)"] * len(keys))
-            + " ON CONFLICT (consumer, aggregate, subject) DO UPDATE SET sequence = excluded.sequence"
-            f" WHERE {table}.sequence < excluded.sequence",
-            [
-                value
-                for (aggregate, subject) in keys
-                for value in (module, aggregate, subject, newest[aggregate, subject])
-            ],
+            _VERSIONS_UPSERT.format(rows=_rows(len(keys))) + _VERSIONS_MOVE,
+            _columns([(module, aggregate, subject, newest[aggregate, subject]) for aggregate, subject in keys]),
         )
     return fresh
+
+
+_VERSIONS_UPSERT = (
+    "INSERT INTO blipay_applied_version (consumer, aggregate, subject, sequence) {rows}"
+    " ON CONFLICT (consumer, aggregate, subject)"
+)
+_VERSIONS_MOVE = " DO UPDATE SET sequence = excluded.sequence WHERE blipay_applied_version.sequence < excluded.sequence"
+
+
+def _rows(count: int) -> str:
+    """The rows of a versions upsert: on PostgreSQL four arrays (a few parameters however
+    many rows: formatting a placeholder per value cost more than the upsert); on SQLite,
+    which has no arrays, a row of placeholders each."""
+    if connection.vendor == "postgresql":
+        return "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[])"
+    return "VALUES " + ", ".join(["(%s, %s, %s, %s)"] * count)
+
+
+def _columns(rows: list[tuple]) -> list:
+    if connection.vendor == "postgresql":
+        return [list(column) for column in zip(*rows, strict=True)]
+    return [value for row in rows for value in row]
 
 
 def forget_versions(module: str) -> int:
