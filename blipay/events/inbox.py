@@ -44,6 +44,12 @@ _CLAIM_SQLITE = """
     VALUES {rows} ON CONFLICT (key) DO NOTHING RETURNING key
 """
 
+_VERSIONS_UPSERT = (
+    "INSERT INTO blipay_applied_version (consumer, aggregate, subject, sequence) {rows}"
+    " ON CONFLICT (consumer, aggregate, subject)"
+)
+_VERSIONS_MOVE = " DO UPDATE SET sequence = excluded.sequence WHERE blipay_applied_version.sequence < excluded.sequence"
+
 
 def inbox_id(module: str, event_id: str) -> str:
     return f"{module}:{event_id}"
@@ -124,13 +130,6 @@ def advance_versions(module: str, events: Sequence[tuple[str, str, int, str]]) -
             _columns([(module, aggregate, subject, newest[aggregate, subject]) for aggregate, subject in keys]),
         )
     return fresh
-
-
-_VERSIONS_UPSERT = (
-    "INSERT INTO blipay_applied_version (consumer, aggregate, subject, sequence) {rows}"
-    " ON CONFLICT (consumer, aggregate, subject)"
-)
-_VERSIONS_MOVE = " DO UPDATE SET sequence = excluded.sequence WHERE blipay_applied_version.sequence < excluded.sequence"
 
 
 def _rows(count: int) -> str:

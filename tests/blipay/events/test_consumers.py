@@ -22,7 +22,7 @@ from apps.merchants.events import MerchantSaved
 from blipay.events import consumers
 from blipay.events.broker import EXCHANGE, ConfirmingPublisher, OutgoingMessage, connect, dead_letter_queue
 from blipay.events.consumers import Outcome, consumers_in_threads, deliver, deliver_many, drain
-from blipay.events.inbox import delete_old_applied, record_failure
+from blipay.events.inbox import delete_old_applied, delete_received_of, record_failure
 from blipay.events.models import AppliedEvent
 from blipay.events.outbox import Outbound, emit, envelope_of
 from tests.eventsink.events import SinkPinged, SinkSaved
@@ -273,6 +273,30 @@ def test_inbox_retention_forgets_old_applied_deliveries_and_keeps_failed_and_rec
     assert deliver("sink", old) is Outcome.APPLIED  # past retention: no longer caught
 
 
+def test_forgetting_the_deliveries_of_a_type_keeps_other_types_and_later_ones_applied_or_failed():
+    old_ping, new_ping, failed_old_ping, failed_new_ping = (
+        envelope_of(Outbound(SinkPinged(), subject=subject, sequence=0)) for subject in ("op", "np", "fo", "fn")
+    )
+    old_save, failed_old_save = (
+        envelope_of(Outbound(SinkSaved(name=subject), subject=subject, sequence=1)) for subject in ("os", "fs")
+    )
+    deliver_many("sink", [old_ping, new_ping, old_save])
+    for envelope in (failed_old_ping, failed_new_ping, failed_old_save):
+        record_failure("sink", envelope, attempts=3, error="boom")
+    then = timezone.now() - timedelta(days=100)
+    AppliedEvent.objects.exclude(key=f"sink:{new_ping.id}").update(applied_at=then)
+    Received.objects.exclude(msg_id=f"sink:{failed_new_ping.id}").update(added=then)
+
+    deleted = delete_received_of(routing_keys=["sink.pinged.v1"], before=timezone.now() - timedelta(days=90))
+
+    assert deleted == 2
+    assert set(AppliedEvent.objects.values_list("key", flat=True)) == {f"sink:{new_ping.id}", f"sink:{old_save.id}"}
+    assert set(Received.objects.values_list("msg_id", flat=True)) == {
+        f"sink:{failed_new_ping.id}",
+        f"sink:{failed_old_save.id}",
+    }
+
+
 def test_an_applied_row_holds_the_events_type_request_cause_and_when():
     cause = envelope_of(Outbound(SinkPinged(), subject="c", sequence=0))
     pinged = envelope_of(Outbound(SinkPinged(), subject="r", sequence=0))
@@ -329,6 +353,7 @@ def test_a_failure_recorded_again_adds_its_attempts_and_keeps_the_latest_error()
         3,
     )
     assert row.headers["event_id"] == failed.id and row.headers["consumer"] == "sink"
+    assert (row.headers["destination"], row.headers["correlation_id"]) == ("sink.pinged.v1", failed.correlation_id)
 
 
 def _deliver_at_once(envelope, consumers: int = 4) -> list[Outcome]:
