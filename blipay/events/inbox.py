@@ -7,6 +7,7 @@ failed every attempt is kept, with its envelope and error, in django-outbox-patt
 ``received`` table, where the admin lists and retries it; applying it later removes it.
 """
 
+import json
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
@@ -19,36 +20,63 @@ from django_outbox_pattern.models import Received
 from blipay.events.envelope import Envelope
 from blipay.events.models import AppliedEvent, AppliedVersion
 
-# One statement on PostgreSQL: take the batch's failed rows out of ``received`` (their
-# attempts move to the applied row) and insert the applied rows; a concurrent duplicate
-# waits on the primary key, then sees it taken. RETURNING names the rows this transaction
-# won. The batch comes as arrays, a few parameters however long it is: a placeholder per
-# value cost more to format than the insert itself.
-_CLAIM_POSTGRESQL = """
-    WITH batch AS (
-        SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[])
-            AS b (key, routing_key, correlation_id, causation_id)
-    ), failed AS (
-        DELETE FROM received WHERE status = {failed} AND msg_id IN (SELECT key FROM batch) RETURNING msg_id, retry
-    )
-    INSERT INTO blipay_inbox (key, consumer, routing_key, correlation_id, causation_id, applied_at, attempts)
-    SELECT batch.key, %s, batch.routing_key, batch.correlation_id, batch.causation_id, %s, COALESCE(failed.retry, 0)
-    FROM batch LEFT JOIN failed ON failed.msg_id = batch.key
-    ON CONFLICT (key) DO NOTHING RETURNING key
-"""
+_FAILED = StatusChoice.FAILED.value
 
-# SQLite has no data-modifying CTE: the same in two statements (its writers are serialised).
-_FORGET_FAILED_SQLITE = "DELETE FROM received WHERE status = {failed} AND msg_id IN ({keys}) RETURNING msg_id, retry"
-_CLAIM_SQLITE = """
-    INSERT INTO blipay_inbox (key, consumer, routing_key, correlation_id, causation_id, applied_at, attempts)
-    VALUES {rows} ON CONFLICT (key) DO NOTHING RETURNING key
-"""
+# A batch travels as one JSON parameter, an array of rows (arrays), read back as rows by
+# the database: a placeholder per value cost more to format (psycopg) than the insert
+# itself. ``value ->> n`` reads a row's n-th value on both databases.
+_EACH = {"postgresql": "jsonb_array_elements(%(rows)s::jsonb)", "sqlite": "json_each(%(rows)s)"}
 
+# Claim a batch: insert its applied rows (RETURNING names those this transaction won) and
+# take its failed rows out of ``received``, their attempts carried over. On PostgreSQL one
+# statement; a concurrent duplicate waits on the primary key, then sees it taken. SQLite has
+# no data-modifying CTE: two statements there (its writers are serialised).
+_CLAIM = {
+    "postgresql": [
+        f"""
+        WITH batch AS (
+            SELECT value ->> 0 AS key, value ->> 1 AS routing_key, value ->> 2 AS correlation_id,
+                   value ->> 3 AS causation_id
+            FROM {_EACH["postgresql"]}
+        ), failed AS (
+            DELETE FROM received WHERE status = {_FAILED} AND msg_id IN (SELECT key FROM batch) RETURNING msg_id, retry
+        )
+        INSERT INTO blipay_inbox (key, consumer, routing_key, correlation_id, causation_id, applied_at, attempts)
+        SELECT batch.key, %(consumer)s, batch.routing_key, batch.correlation_id, batch.causation_id, %(now)s,
+               COALESCE(failed.retry, 0)
+        FROM batch LEFT JOIN failed ON failed.msg_id = batch.key
+        ON CONFLICT (key) DO NOTHING RETURNING key
+        """
+    ],
+    "sqlite": [
+        f"""
+        INSERT INTO blipay_inbox (key, consumer, routing_key, correlation_id, causation_id, applied_at, attempts)
+        SELECT value ->> 0, %(consumer)s, value ->> 1, value ->> 2, value ->> 3, %(now)s,
+               COALESCE((SELECT retry FROM received WHERE msg_id = value ->> 0 AND status = {_FAILED}), 0)
+        FROM {_EACH["sqlite"]} WHERE true
+        ON CONFLICT (key) DO NOTHING RETURNING key
+        """,
+        f"""
+        DELETE FROM received WHERE status = {_FAILED}
+        AND msg_id IN (SELECT value ->> 0 FROM {_EACH["sqlite"]})
+        """,
+    ],
+}
+
+# The version guard's upserts: make a row exist for each key, and move keys forward.
 _VERSIONS_UPSERT = (
-    "INSERT INTO blipay_applied_version (consumer, aggregate, subject, sequence) {rows}"
-    " ON CONFLICT (consumer, aggregate, subject)"
+    "INSERT INTO blipay_applied_version (consumer, aggregate, subject, sequence)"
+    " SELECT %(consumer)s, value ->> 0, value ->> 1, {sequence} FROM {each} WHERE true"
+    " ON CONFLICT (consumer, aggregate, subject) "
 )
-_VERSIONS_MOVE = " DO UPDATE SET sequence = excluded.sequence WHERE blipay_applied_version.sequence < excluded.sequence"
+_VERSIONS_ENSURE = {
+    vendor: _VERSIONS_UPSERT.format(sequence="-1", each=each) + "DO NOTHING" for vendor, each in _EACH.items()
+}
+_VERSIONS_MOVE = {
+    vendor: _VERSIONS_UPSERT.format(sequence="CAST(value ->> 2 AS bigint)", each=each)
+    + "DO UPDATE SET sequence = excluded.sequence WHERE blipay_applied_version.sequence < excluded.sequence"
+    for vendor, each in _EACH.items()
+}
 
 
 def inbox_id(module: str, event_id: str) -> str:
@@ -69,29 +97,17 @@ def claim(module: str, envelopes: Sequence[Envelope]) -> set[str]:
     """
     if not envelopes:
         return set()
+    rows = [[inbox_id(module, e.id), e.routing_key, e.correlation_id, e.causation_id] for e in envelopes]
     now = AppliedEvent._meta.get_field("applied_at").get_db_prep_value(timezone.now(), connection)
-    keys = [inbox_id(module, envelope.id) for envelope in envelopes]
-    rows = [
-        (key, module, envelope.routing_key, envelope.correlation_id, envelope.causation_id, now)
-        for key, envelope in zip(keys, envelopes, strict=True)
-    ]
+    params = {"rows": json.dumps(rows), "consumer": module, "now": now}
+    claiming, *then = _CLAIM[connection.vendor]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            key, _, routing_key, correlation_id, causation_id, _ = (list(column) for column in zip(*rows, strict=True))
-            cursor.execute(
-                _CLAIM_POSTGRESQL.format(failed=int(StatusChoice.FAILED)),
-                [key, routing_key, correlation_id, causation_id, module, now],
-            )
-        else:
-            marks = ", ".join(["%s"] * len(keys))
-            cursor.execute(_FORGET_FAILED_SQLITE.format(failed=int(StatusChoice.FAILED), keys=marks), keys)
-            attempts = dict(cursor.fetchall())
-            cursor.execute(
-                _CLAIM_SQLITE.format(rows=", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(rows))),
-                [value for row in rows for value in (*row, attempts.get(row[0], 0))],
-            )
-        prefix = len(module) + 1
-        return {key[prefix:] for (key,) in cursor.fetchall()}
+        cursor.execute(claiming, params)
+        won = cursor.fetchall()
+        for statement in then:
+            cursor.execute(statement, params)
+    prefix = len(module) + 1
+    return {key[prefix:] for (key,) in won}
 
 
 def advance_versions(module: str, events: Sequence[tuple[str, str, int, str]]) -> set[str]:
@@ -107,10 +123,7 @@ def advance_versions(module: str, events: Sequence[tuple[str, str, int, str]]) -
     with connection.cursor() as cursor:
         # Make a row exist for every key, then lock them all: the versions read next can't
         # move under us, even for an aggregate this module has never seen.
-        cursor.execute(
-            _VERSIONS_UPSERT.format(rows=_rows(len(keys))) + " DO NOTHING",
-            _columns([(module, aggregate, subject, -1) for aggregate, subject in keys]),
-        )
+        cursor.execute(_VERSIONS_ENSURE[connection.vendor], {"consumer": module, "rows": json.dumps(keys)})
     locked = AppliedVersion.objects.select_for_update().filter(
         consumer=module, subject__in={subject for _, subject in keys}
     )
@@ -124,27 +137,10 @@ def advance_versions(module: str, events: Sequence[tuple[str, str, int, str]]) -
         if sequence > held[aggregate, subject]:
             fresh.add(event_id)
             held[aggregate, subject] = sequence
+    moved = [[aggregate, subject, newest[aggregate, subject]] for aggregate, subject in keys]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _VERSIONS_UPSERT.format(rows=_rows(len(keys))) + _VERSIONS_MOVE,
-            _columns([(module, aggregate, subject, newest[aggregate, subject]) for aggregate, subject in keys]),
-        )
+        cursor.execute(_VERSIONS_MOVE[connection.vendor], {"consumer": module, "rows": json.dumps(moved)})
     return fresh
-
-
-def _rows(count: int) -> str:
-    """The rows of a versions upsert: on PostgreSQL four arrays (a few parameters however
-    many rows: formatting a placeholder per value cost more than the upsert); on SQLite,
-    which has no arrays, a row of placeholders each."""
-    if connection.vendor == "postgresql":
-        return "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[])"
-    return "VALUES " + ", ".join(["(%s, %s, %s, %s)"] * count)
-
-
-def _columns(rows: list[tuple]) -> list:
-    if connection.vendor == "postgresql":
-        return [list(column) for column in zip(*rows, strict=True)]
-    return [value for row in rows for value in row]
 
 
 def forget_versions(module: str) -> int:
