@@ -33,7 +33,7 @@ from kombu import Exchange, Producer
 from blipay.events.broker import REPLAY_HEADER, OutgoingMessage, connect, queue_name
 from blipay.events.control import MONOLITH, ModuleBackfilled, ModuleHandover
 from blipay.events.digests import digest
-from blipay.events.inbox import inbox_id
+from blipay.events.inbox import applied, inbox_id
 from blipay.events.outbox import Outbound, emit, envelope_of
 from blipay.events.subscriptions import consuming_modules, routing_keys
 from blipay.identity.internal import signed_get
@@ -120,7 +120,7 @@ def handover(module: str, *, to: str, timeout: float = 60) -> str:
             Outbound(ModuleHandover(module=module, owner=owner, epoch=epoch), subject=module, sequence=epoch)
         )
     deadline = time.monotonic() + timeout
-    while not Received.objects.filter(msg_id=inbox_id(module, envelope.id)).exists():
+    while not (applied(module, envelope.id) or Received.objects.filter(msg_id=inbox_id(module, envelope.id)).exists()):
         if time.monotonic() > deadline:
             raise RouteError(f"the monolith's {module} consumer has not reached marker {envelope.id} yet; it will")
         time.sleep(0.1)

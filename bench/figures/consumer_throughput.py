@@ -11,7 +11,6 @@ process, same prefetch; the clock runs from the first handler call to the last.
 import time
 
 from django.db import close_old_connections, connection, transaction
-from django_outbox_pattern.models import Received
 from kombu import Connection, Queue
 from kombu.mixins import ConsumerMixin
 
@@ -27,7 +26,7 @@ from blipay.events.broker import (
 )
 from blipay.events.consumers import ModuleConsumer
 from blipay.events.envelope import Envelope, EventMeta
-from blipay.events.models import AppliedVersion
+from blipay.events.models import AppliedEvent, AppliedVersion
 from blipay.events.subscriptions import Subscription, register_handlers, routing_keys
 
 MODULE = "bench"
@@ -88,10 +87,10 @@ def run(context: Context) -> list[Figure]:
         replica.clear()
         _consume(_BareConsumer(bare_queue, bare), bare)
         replica.clear()
-        Received.objects.all().delete()
+        AppliedEvent.objects.all().delete()
         AppliedVersion.objects.filter(consumer=MODULE).delete()
         _consume(ModuleConsumer(MODULE), with_inbox)
-        applied = Received.objects.filter(msg_id__startswith=f"{MODULE}:").count()
+        applied = AppliedEvent.objects.filter(consumer=MODULE).count()
     figure = Figure(
         name="consumer_throughput",
         unit="events/s",

@@ -1,4 +1,5 @@
-"""Admin for the outbox (events sent or to send) and the inbox (events each module applied)."""
+"""Admin for the outbox (events sent or to send), the inbox (events each module applied)
+and the deliveries that failed (kept retryable)."""
 
 from django.apps import apps
 from django.contrib import admin, messages
@@ -18,7 +19,8 @@ from blipay.events.choreography import InvalidCorrelationId, choreography
 from blipay.events.consumers import deliver
 from blipay.events.diagram import draw, facts, summary
 from blipay.events.envelope import Envelope
-from blipay.events.models import AppliedVersion
+from blipay.events.inbox import inbox_id
+from blipay.events.models import AppliedEvent, AppliedVersion
 from blipay.events.registry import event_types
 from blipay.events.subscriptions import consuming_modules
 
@@ -30,7 +32,7 @@ admin.site.unregister(Received)
 # names only: migrations read Options.original_attrs, which stay as the library wrote them.
 apps.get_app_config("django_outbox_pattern").verbose_name = "Event backbone"
 Published._meta.verbose_name, Published._meta.verbose_name_plural = "outbox event", "outbox events"
-Received._meta.verbose_name, Received._meta.verbose_name_plural = "inbox delivery", "inbox"
+Received._meta.verbose_name, Received._meta.verbose_name_plural = "failed delivery", "failed deliveries"
 
 
 @admin.register(Published)
@@ -126,10 +128,46 @@ class EventTypeFilter(admin.SimpleListFilter):
         return queryset.filter(headers__destination=self.value()) if self.value() else queryset
 
 
-@admin.register(Received)
+class AppliedConsumerFilter(ConsumerFilter):
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(consumer=self.value()) if self.value() else queryset
+
+
+class AppliedEventTypeFilter(EventTypeFilter):
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(routing_key=self.value()) if self.value() else queryset
+
+
+@admin.register(AppliedEvent)
 class InboxAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ("applied_at", "consumer", "routing_key", "event_id", "attempts", "correlation")
+    list_filter = (AppliedConsumerFilter, AppliedEventTypeFilter)
+    search_fields = ("=correlation_id",)
+    search_help_text = "An event id or a correlation id."
+    ordering = ("-applied_at",)
+    show_full_result_count = False
+
+    @admin.display(description="event id")
+    def event_id(self, row: AppliedEvent) -> str:
+        return row.event_id
+
+    @admin.display(description="correlation id")
+    def correlation(self, row: AppliedEvent) -> str:
+        return choreography_link(row.correlation_id)
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        # An event id is found through the primary key, one key per consuming module.
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            found |= queryset.filter(key__in=[inbox_id(module, term) for module in consuming_modules()])
+        return found, duplicates
+
+
+@admin.register(Received)
+class FailedDeliveryAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ("added", "consumer", "destination", "status", "retry", "correlation_id", "error")
-    list_filter = ("status", ConsumerFilter, EventTypeFilter)
+    list_filter = (ConsumerFilter, EventTypeFilter)
     search_fields = ("=msg_id", "=headers__correlation_id", "=headers__event_id")
     ordering = ("-added",)
     readonly_fields = ("id", "msg_id", "headers", "body", "added", "expires_at", "retry", "status")

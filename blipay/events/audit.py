@@ -10,6 +10,7 @@ from django_outbox_pattern.models import Published, Received
 from blipay.audit import AuditOptions, AuditSkipped, Finding, register_check
 from blipay.events.errors import BrokerUnavailable
 from blipay.events.inbox import inbox_id
+from blipay.events.models import AppliedEvent
 from blipay.events.monitoring import queue_depths
 from blipay.events.subscriptions import consuming_modules, subscriptions_of
 
@@ -46,13 +47,15 @@ def inbox_missing(options: AuditOptions) -> list[Finding]:
     findings: list[Finding] = []
     for module in consuming_modules():
         keys = sorted({s.event_type.routing_key for s in subscriptions_of(module)})
-        applied = Received.objects.filter(msg_id=OuterRef("inbox_key"))
+        applied = AppliedEvent.objects.filter(key=OuterRef("inbox_key"))
+        failed = Received.objects.filter(msg_id=OuterRef("inbox_key"))  # named by inbox.failed
         missing = (
             Published.objects.filter(
                 destination__in=keys, added__gte=options.window_start, added__lt=options.pending_before
             )
             .annotate(inbox_key=Concat(Value(inbox_id(module, "")), KeyTextTransform("id", "body")))
             .exclude(Exists(applied))
+            .exclude(Exists(failed))
             .order_by("added")
         )
         findings += [

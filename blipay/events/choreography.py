@@ -19,7 +19,9 @@ from django_outbox_pattern.models import Published, Received
 
 from blipay.events.context import CORRELATION_ID
 from blipay.events.control import MONOLITH, owner_of
-from blipay.events.registry import routing_key
+from blipay.events.inbox import inbox_id
+from blipay.events.models import AppliedEvent
+from blipay.events.registry import event_type, routing_key
 from blipay.events.subscriptions import consuming_modules, routing_keys
 from blipay.identity.internal import signed_get
 
@@ -191,9 +193,10 @@ def local_trace(correlation_id: str) -> Trace:
         .order_by("added")
         .values_list("body", "added", "status", "retry")[: MAX_EVENTS + 1]
     )
-    received = Received.objects.filter(headers__correlation_id=correlation_id).values_list(
-        "headers", "status", "added", "retry"
+    applied = AppliedEvent.objects.filter(correlation_id=correlation_id).values_list(
+        "key", "consumer", "applied_at", "attempts"
     )
+    failed = Received.objects.filter(headers__correlation_id=correlation_id).values_list("headers", "added", "retry")
     relayed = {StatusChoice.SUCCEEDED: "sent", StatusChoice.FAILED: "failed"}
     return Trace(
         outbox=[
@@ -201,14 +204,20 @@ def local_trace(correlation_id: str) -> Trace:
         ][:MAX_EVENTS],
         inbox=[
             InboxRow(
+                module=consumer, event_id=key[len(consumer) + 1 :], status=APPLIED, at=at, attempts=attempts, error=""
+            )
+            for key, consumer, at, attempts in applied[: MAX_EVENTS * 20]
+        ]
+        + [
+            InboxRow(
                 module=headers.get("consumer", ""),
                 event_id=headers.get("event_id", ""),
-                status=FAILED if status == StatusChoice.FAILED else APPLIED,
+                status=FAILED,
                 at=added,
                 attempts=retry,
                 error=headers.get("error", ""),
             )
-            for headers, status, added, retry in received[: MAX_EVENTS * 20]
+            for headers, added, retry in failed[: MAX_EVENTS * 20]
         ],
         truncated=len(published) > MAX_EVENTS,
     )
@@ -294,21 +303,41 @@ def _step(row: OutboxRow, deployment: str) -> Step:
 
 
 def _add_steps_only_inboxes_know(steps: dict[str, Step], correlation_id: str, trace: Trace) -> None:
-    """Events this deployment applied but whose outbox it can't read (a service emitted
-    them): drawn from the envelope the inbox keeps, with the time the event carries."""
+    """Events this deployment took but whose outbox it can't read (a service emitted them).
+    A failed delivery keeps the envelope: drawn from it, with the time the event carries.
+    An applied one keeps its type and cause: drawn at the time it was applied, its subject
+    and sequence unknown."""
     missing = {row.event_id for row in trace.inbox} - set(steps)
     if not missing:
         return
     bodies = Received.objects.filter(headers__correlation_id=correlation_id, headers__event_id__in=list(missing))
     for body in bodies.values_list("body", flat=True):
-        if str(body["id"]) in steps:
+        if str(body["id"]) not in steps:
+            steps[str(body["id"])] = _step(OutboxRow(body, parse_datetime(body["time"]), "unknown", 0), _origin(body))
+    rows = AppliedEvent.objects.filter(correlation_id=correlation_id, key__in=_keys(trace.inbox, missing))
+    for row in rows.order_by("applied_at"):
+        if row.event_id in steps:
             continue
-        emitted_at = parse_datetime(body["time"])
-        origin = next(
-            (s for s, modules in settings.SERVICE_MODULES.items() if body["source"].removeprefix("blipay.") in modules),
-            "elsewhere",
-        )
-        steps[str(body["id"])] = _step(OutboxRow(body, emitted_at, "unknown", 0), origin)
+        kind = event_type(row.routing_key)
+        body = {
+            "id": row.event_id,
+            "type": kind.name,
+            "version": kind.version,
+            "source": kind.source,
+            "subject": "?",
+            "sequence": -1,
+            "causation_id": row.causation_id,
+        }
+        steps[row.event_id] = _step(OutboxRow(body, row.applied_at, "unknown", 0), _origin(body))
+
+
+def _keys(inbox: list[InboxRow], event_ids: set[str]) -> list[str]:
+    return [inbox_id(row.module, row.event_id) for row in inbox if row.event_id in event_ids]
+
+
+def _origin(body: dict) -> str:
+    module = body["source"].removeprefix("blipay.")
+    return next((s for s, modules in settings.SERVICE_MODULES.items() if module in modules), "elsewhere")
 
 
 def _handler_of(step: Step) -> Consumer:

@@ -1,5 +1,6 @@
-"""The backbone's own table. The outbox and the inbox are django-outbox-pattern's
-``Published`` and ``Received``; this adds what they lack: per-consumer versions."""
+"""The backbone's own tables. The outbox is django-outbox-pattern's ``Published``; the
+inbox is ``AppliedEvent`` (what each module applied), with the deliveries that failed kept
+in django-outbox-pattern's ``Received``. Besides: per-consumer versions, ownership."""
 
 from django.db import models
 
@@ -24,6 +25,37 @@ class AppliedVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.consumer}: {self.aggregate} {self.subject} @ {self.sequence}"
+
+
+class AppliedEvent(models.Model):
+    """An event a consuming module has applied: its effects committed with this row, and a
+    second delivery finds it and changes nothing. One index, the primary key; a delivery
+    writes nothing else (no envelope: the outbox that emitted it keeps that).
+
+    ``key`` is ``<module>:<event id>`` (a composite primary key would say the same, but the
+    admin of Django 5.2 can't list such a model). The choreography picture reads the rest:
+    ``causation_id`` links an event it knows only from here (a service emitted it) to its
+    cause; ``attempts`` are the failures recorded before it was applied (the retry of a
+    dead-lettered delivery)."""
+
+    key = models.CharField(max_length=100, primary_key=True)
+    consumer = models.CharField(max_length=64)
+    routing_key = models.CharField(max_length=128)
+    correlation_id = models.TextField()
+    causation_id = models.TextField(null=True)
+    applied_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "blipay_inbox"
+        verbose_name, verbose_name_plural = "applied event", "inbox"
+
+    def __str__(self) -> str:
+        return f"{self.routing_key} {self.event_id} applied by {self.consumer}"
+
+    @property
+    def event_id(self) -> str:
+        return self.key[len(self.consumer) + 1 :]
 
 
 class RelayKick(models.Model):

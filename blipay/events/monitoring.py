@@ -11,6 +11,7 @@ from kombu.exceptions import OperationalError
 
 from blipay.events.broker import connect, dead_letter_queue, ensure_connected, module_queue
 from blipay.events.errors import BrokerUnavailable
+from blipay.events.models import AppliedEvent
 from blipay.events.registry import routing_key
 from blipay.events.subscriptions import consuming_modules, routing_keys
 
@@ -85,11 +86,14 @@ def trace(correlation_id: str) -> list[TracedEvent]:
             status=StatusChoice(row.status).label,
         )
         parents[body["id"]] = body.get("causation_id")
-    handled = Received.objects.filter(headers__correlation_id=correlation_id).values_list("headers", "status")
-    for headers, status in handled:
-        event = events.get(headers.get("event_id"))
+    applied = AppliedEvent.objects.filter(correlation_id=correlation_id).values_list("key", "consumer")
+    handled = [(key[len(consumer) + 1 :], consumer, StatusChoice.SUCCEEDED) for key, consumer in applied]
+    failed = Received.objects.filter(headers__correlation_id=correlation_id).values_list("headers", flat=True)
+    handled += [(headers.get("event_id"), headers["consumer"], StatusChoice.FAILED) for headers in failed]
+    for event_id, consumer, status in handled:
+        event = events.get(event_id)
         if event is not None:
-            event.handled_by.append((headers["consumer"], StatusChoice(status).label))
+            event.handled_by.append((consumer, StatusChoice(status).label))
     roots = []
     for event_id, event in events.items():
         parent = events.get(parents[event_id] or "")

@@ -32,4 +32,4 @@ def relay(self) -> int:  # noqa: ANN001 - Celery's bound task
 def cleanup() -> int:
     """Drop sent outbox rows and applied inbox rows past the retention period."""
     retention = timedelta(days=settings.BLIPAY_EVENTS["OUTBOX_RETENTION_DAYS"])
-    return outbox_relay.delete_old_sent(older_than=retention) + inbox.delete_old_received(older_than=retention)
+    return outbox_relay.delete_old_sent(older_than=retention) + inbox.delete_old_applied(older_than=retention)

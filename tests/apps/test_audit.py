@@ -10,11 +10,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 from django_outbox_pattern.choices import StatusChoice
-from django_outbox_pattern.models import Published, Received
+from django_outbox_pattern.models import Published
 
 from apps.overview.models import MemberOverview
 from apps.wallet.models import Account, Entry, LedgerTransaction
-from blipay.events.models import ModuleOwner
+from blipay.events.envelope import Envelope
+from blipay.events.inbox import record_failure
+from blipay.events.models import AppliedEvent, ModuleOwner
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -92,16 +94,18 @@ def test_an_outbox_row_pending_longer_than_allowed_is_named(settled):
 
 
 def test_a_failed_inbox_row_is_named_and_a_missing_one_too(settled):
-    failed, missing = Received.objects.filter(msg_id__startswith="overview:").order_by("added")[:2]
-    Received.objects.filter(pk=failed.pk).update(status=StatusChoice.FAILED)
-    Received.objects.filter(pk=missing.pk).delete()
+    failed, missing = AppliedEvent.objects.filter(consumer="overview").order_by("applied_at")[:2]
+    AppliedEvent.objects.filter(key__in=[failed.key, missing.key]).delete()
+    record_failure(
+        "overview", Envelope.from_dict(Published.objects.get(id=failed.event_id).body), attempts=3, error="x"
+    )
 
     status, out = audit("--pending-seconds", "0")
 
     assert status == 1
-    assert f"FAIL inbox.failed {failed.msg_id}:" in out
-    event_id = missing.msg_id.removeprefix("overview:")
-    assert f"FAIL inbox.missing {event_id}: {missing.headers['destination']} not applied by overview" in out
+    assert f"FAIL inbox.failed {failed.key}: {failed.routing_key}: x" in out
+    assert f"inbox.missing {failed.event_id}" not in out  # failed, not missing
+    assert f"FAIL inbox.missing {missing.event_id}: {missing.routing_key} not applied by overview" in out
 
 
 def test_json_output_parses_and_carries_the_same_findings(settled):

@@ -27,6 +27,7 @@ def test_the_admin_says_blipay_and_names_the_outbox_and_inbox(staff_client):
     assert "Django administration" not in page
     assert ">Outbox events</a>" in page
     assert ">Inbox</a>" in page
+    assert ">Failed deliveries</a>" in page
     assert "Publisheds" not in page
     assert "Receiveds" not in page
 

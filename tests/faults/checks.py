@@ -126,8 +126,8 @@ def read_model_lags(stack: Stack, since: str) -> list[float]:
     """Seconds from each event's time (its commit, near enough) to the overview, the read
     model, applying it."""
     rows = stack.sql(
-        "SELECT extract(epoch FROM r.added - (p.body->>'time')::timestamptz)::float "
-        "FROM published p JOIN received r ON r.msg_id = 'overview:' || (p.body->>'id') "
+        "SELECT extract(epoch FROM i.applied_at - (p.body->>'time')::timestamptz)::float "
+        "FROM published p JOIN blipay_inbox i ON i.key = 'overview:' || (p.body->>'id') "
         "WHERE p.added >= %s::timestamptz",
         (since,),
     )
@@ -155,10 +155,11 @@ def event_figures(stack: Stack, *, since: str = "-infinity") -> EventFigures:
     deliveries = applied = failed = 0
     for module, module_keys in keys.items():
         (want, ok, bad), *_ = stack.sql(
-            "SELECT count(*), count(r.id) FILTER (WHERE r.status = %s), count(r.id) FILTER (WHERE r.status = -1) "
-            "FROM published p LEFT JOIN received r ON r.msg_id = %s || (p.body->>'id') "
+            "SELECT count(*), count(i.key), count(r.id) FILTER (WHERE r.status = -1 AND i.key IS NULL) "
+            "FROM published p LEFT JOIN blipay_inbox i ON i.key = %s || (p.body->>'id') "
+            "LEFT JOIN received r ON r.msg_id = %s || (p.body->>'id') "
             "WHERE p.added >= %s::timestamptz AND p.destination = ANY(%s)",
-            (SUCCEEDED, f"{module}:", since, list(module_keys)),
+            (f"{module}:", f"{module}:", since, list(module_keys)),
         )
         deliveries, applied, failed = deliveries + want, applied + ok, failed + bad
     lags = read_model_lags(stack, since)

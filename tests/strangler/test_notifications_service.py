@@ -127,7 +127,13 @@ def test_the_service_database_holds_none_of_the_monolith_tables_and_it_never_con
         (monolith_db,),
     )
 
-    assert {"notifications_notification", "notifications_membercontact", "published", "received"} <= tables
+    assert {
+        "notifications_notification",
+        "notifications_membercontact",
+        "published",
+        "received",
+        "blipay_inbox",
+    } <= tables
     assert not {
         t
         for t in tables
@@ -324,7 +330,7 @@ def test_the_choreography_of_a_request_shows_what_the_service_applied_asked_from
     )
     assert registered.status_code == 201
     drain()
-    in_service = "SELECT headers::jsonb ->> 'destination' FROM received WHERE headers::jsonb ->> 'correlation_id' = %s"
+    in_service = "SELECT routing_key FROM blipay_inbox WHERE correlation_id = %s"
     wait_until(
         lambda: (
             {"member.saved.v1", "member.registered.v1"} <= {row[0] for row in extracted.sql(in_service, (request_id,))}

@@ -3,11 +3,12 @@ import uuid
 import pytest
 from django.core.management import call_command
 from django.db import transaction
-from django_outbox_pattern.models import Published, Received
+from django_outbox_pattern.models import Published
 
 from apps.notifications.models import MemberContact
 from apps.notifications.services import balance_change_notify
 from blipay.events.broker import ConfirmingPublisher, OutgoingMessage
+from blipay.events.models import AppliedEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -160,7 +161,7 @@ def test_a_redelivery_after_the_inbox_forgot_the_event_still_sends_nothing_twice
     ani = register_member()
     credit(ani, 100_000)
     before = notifications_of(ani.client, ani.id)["results"]
-    Received.objects.filter(msg_id__startswith="notifications:").delete()  # past the inbox's retention
+    AppliedEvent.objects.filter(consumer="notifications").delete()  # past the inbox's retention
 
     republish("member.registered.v1", "wallet.balance_changed.v1")
     assert pump() > 0

@@ -17,6 +17,7 @@ from django_outbox_pattern.models import Published, Received
 
 from apps.notifications.models import Notification
 from apps.overview.models import NotificationLine
+from blipay.events.models import AppliedEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,6 +36,8 @@ def _age(notification: Notification, days: int) -> None:
     events = Published.objects.filter(destination__startswith="notification.sent.", body__subject=str(notification.id))
     event_ids = [str(body["id"]) for body in events.values_list("body", flat=True)]
     events.update(added=then)
+    for event_id in event_ids:
+        AppliedEvent.objects.filter(key__endswith=f":{event_id}").update(applied_at=then)
     Received.objects.filter(headers__event_id__in=event_ids).update(added=then)
 
 

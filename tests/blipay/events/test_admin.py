@@ -1,7 +1,8 @@
-"""The backbone's records (outbox, inbox, applied versions) are what exactly-once rests on:
+"""The backbone's records (outbox, inbox, failed deliveries, applied versions) are what exactly-once rests on:
 the admin shows them and can't delete, edit or add one."""
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.forms.models import model_to_dict
@@ -10,7 +11,8 @@ from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published, Received
 
 from blipay.events.consumers import deliver
-from blipay.events.models import AppliedVersion
+from blipay.events.inbox import record_failure
+from blipay.events.models import AppliedEvent, AppliedVersion
 from blipay.events.outbox import Outbound, emit, envelope_of
 from tests.eventsink.events import SinkPinged, SinkSaved
 
@@ -23,9 +25,15 @@ def _outbox_row() -> models.Model:
     return Published.objects.get(id=event.id)
 
 
-def _inbox_row() -> models.Model:
+def _inbox_row(correlation_id: str = "req-admin") -> models.Model:
     event = envelope_of(Outbound(SinkSaved(name="kept"), subject="b", sequence=1))
-    deliver("sink", event)
+    deliver("sink", type(event)(**(event.to_dict() | {"correlation_id": correlation_id, "causation_id": "c-1"})))
+    return AppliedEvent.objects.get(key=f"sink:{event.id}")
+
+
+def _failed_row() -> models.Model:
+    event = envelope_of(Outbound(SinkSaved(name="kept"), subject="f", sequence=1))
+    record_failure("sink", event, attempts=3, error="boom")
     return Received.objects.get(msg_id=f"sink:{event.id}")
 
 
@@ -37,7 +45,8 @@ def _applied_version() -> models.Model:
 # Each row, and what an edit would try to make of it.
 ROWS = {
     "outbox": (_outbox_row, {"status": StatusChoice.SCHEDULE, "retry": 9}),
-    "inbox": (_inbox_row, {"status": StatusChoice.FAILED, "msg_id": "sink:forged", "retry": 9}),
+    "inbox": (_inbox_row, {"consumer": "other", "key": "sink:forged", "attempts": 9}),
+    "failed delivery": (_failed_row, {"status": StatusChoice.SUCCEEDED, "msg_id": "sink:forged", "retry": 9}),
     "applied version": (_applied_version, {"sequence": 1, "consumer": "other"}),
 }
 
@@ -66,7 +75,7 @@ def test_a_backbone_record_is_listed_and_shown(ops, kind):
     page = ops.get(_url(row, "change", row.pk))
 
     assert listing.status_code == page.status_code == 200
-    assert str(row.pk) in listing.content.decode()
+    assert quote(str(row.pk)) in listing.content.decode()
 
 
 @pytest.mark.parametrize("kind", list(ROWS))
@@ -110,5 +119,25 @@ def test_the_inbox_lists_deliveries_by_consumer_and_event_type(ops):
     by_type = ops.get(_url(saved, "changelist"), {"type": "sink.pinged.v1"}).content.decode()
     by_consumer = ops.get(_url(saved, "changelist"), {"consumer": "sink"}).content.decode()
 
-    assert pinged.id in by_type and saved.headers["event_id"] not in by_type
-    assert pinged.id in by_consumer and saved.headers["event_id"] in by_consumer
+    assert pinged.id in by_type and saved.event_id not in by_type
+    assert pinged.id in by_consumer and saved.event_id in by_consumer
+
+
+def test_the_inbox_finds_an_applied_event_by_its_id_or_its_requests_correlation_id(ops):
+    found, other = _inbox_row("req-found"), _inbox_row("req-other")
+
+    by_event = ops.get(_url(found, "changelist"), {"q": found.event_id}).content.decode()
+    by_request = ops.get(_url(found, "changelist"), {"q": "req-found"}).content.decode()
+
+    for page in (by_event, by_request):
+        assert found.event_id in page and other.event_id not in page
+        assert "/admin/django_outbox_pattern/published/choreography/req-found/" in page
+
+
+def test_failed_deliveries_are_listed_with_their_error_and_applied_ones_are_not(ops):
+    failed, applied = _failed_row(), _inbox_row()
+
+    listing = ops.get(_url(failed, "changelist")).content.decode()
+
+    assert failed.headers["event_id"] in listing and "boom" in listing
+    assert applied.event_id not in listing

@@ -13,9 +13,9 @@ from django_outbox_pattern.models import Received
 from blipay.events.consumers import deliver
 from blipay.events.context import caused_by
 from blipay.events.envelope import Envelope
-from blipay.events.models import ModuleOwner
-from blipay.events.outbox import Outbound, emit
-from tests.eventsink.events import SinkPinged
+from blipay.events.models import AppliedEvent, ModuleOwner
+from blipay.events.outbox import Outbound, emit, envelope_of
+from tests.eventsink.events import SinkPinged, SinkSaved
 from tests.eventsink.models import Switch
 from tests.helpers import wait_until
 
@@ -53,7 +53,12 @@ def test_a_dead_lettered_delivery_is_drawn_as_one_with_its_attempts_and_error(co
     pings("req-dead-1", ("broken", False), ("fine", True))
 
     # The fine ping's handler emits sink.saved (the echo), which the sink applies too.
-    wait_until(lambda: Received.objects.filter(headers__correlation_id="req-dead-1").count() == 3)
+    wait_until(
+        lambda: (
+            AppliedEvent.objects.filter(correlation_id="req-dead-1").count() == 2
+            and Received.objects.filter(headers__correlation_id="req-dead-1").exists()
+        )
+    )
     svg, page = picture(staff_client, "req-dead-1")
 
     attempts = settings.BLIPAY_EVENTS["CONSUMER_MAX_ATTEMPTS"]
@@ -79,6 +84,7 @@ def test_a_delivery_applied_after_failing_is_drawn_retried(consumer, staff_clien
     [retried] = marks(svg, "retried")
     assert "applied after 3 failed attempts" in retried
     assert not marks(svg, "failed")
+    assert not Received.objects.exists()
 
 
 def test_an_event_the_relay_has_not_sent_is_drawn_waiting_and_its_consumers_pending(staff_client, settings):
@@ -112,3 +118,21 @@ def test_the_internal_trace_refuses_a_request_the_monolith_did_not_sign(client):
 
     assert answer.status_code == 401
     assert answer.json()["error"]["code"] == "unauthenticated"
+
+
+def test_an_event_applied_here_that_no_outbox_here_holds_is_drawn_from_the_inbox_with_its_cause(staff_client, settings):
+    settings.BLIPAY_EVENTS = {**settings.BLIPAY_EVENTS, "RELAY_ON_COMMIT": False}
+    [root] = pings("req-elsewhere-1", ("root", False))
+    emitted_elsewhere = envelope_of(Outbound(SinkSaved(name="far"), subject="far", sequence=1))  # not in this outbox
+    emitted_elsewhere = Envelope(
+        **(emitted_elsewhere.to_dict() | {"correlation_id": "req-elsewhere-1", "causation_id": root.id})
+    )
+    deliver("sink", emitted_elsewhere)
+
+    svg, page = picture(staff_client, "req-elsewhere-1")
+
+    assert f"sink.saved.v1 id {emitted_elsewhere.id}" in page
+    assert [m for m in marks(svg, "applied") if "sink.saved.v1" in m]
+    causes = [line.find(f"{SVG}title").text for line in svg.iter(f"{SVG}line") if line.get("class") == "l-cause"]
+    assert causes == []  # the sink never applied its cause here: nothing says which handler emitted it
+    assert "caused by sink.pinged.v1" in page

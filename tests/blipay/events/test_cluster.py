@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 import pytest
 from django.db import connection, transaction
 from django_outbox_pattern.choices import StatusChoice
-from django_outbox_pattern.models import Published, Received
+from django_outbox_pattern.models import Published
 
 from blipay.events.broker import ConfirmingPublisher, connect, declare_topology, queue_name
 from blipay.events.consumers import consumers_in_threads
 from blipay.events.errors import BrokerUnavailable
+from blipay.events.models import AppliedEvent
 from blipay.events.outbox import Outbound, emit
 from blipay.events.relay import relay_pending
 from tests.eventsink.events import SinkPinged
@@ -146,7 +147,7 @@ def test_losing_the_node_that_leads_the_quorum_queues_loses_and_doubles_no_confi
             try:
                 wait_until(
                     lambda: (
-                        Received.objects.filter(msg_id__startswith="sink:").count() >= len(emitted)
+                        AppliedEvent.objects.filter(consumer="sink").count() >= len(emitted)
                         and not Published.objects.filter(status=StatusChoice.SCHEDULE).exists()
                     ),
                     timeout=RECOVERY_TIMEOUT,

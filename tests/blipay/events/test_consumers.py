@@ -22,7 +22,8 @@ from apps.merchants.events import MerchantSaved
 from blipay.events import consumers
 from blipay.events.broker import EXCHANGE, ConfirmingPublisher, OutgoingMessage, connect, dead_letter_queue
 from blipay.events.consumers import Outcome, consumers_in_threads, deliver, deliver_many, drain
-from blipay.events.inbox import delete_old_received, record_failure
+from blipay.events.inbox import delete_old_applied, delete_received_of, record_failure
+from blipay.events.models import AppliedEvent
 from blipay.events.outbox import Outbound, emit, envelope_of
 from tests.eventsink.events import SinkPinged, SinkSaved
 from tests.eventsink.handlers import HandlerFailed, runs
@@ -43,7 +44,7 @@ def _save(subject: str, sequence: int, name: str) -> str:
 
 
 def _applied(event_id: str) -> bool:
-    return Received.objects.filter(msg_id=f"sink:{event_id}", status=StatusChoice.SUCCEEDED).exists()
+    return AppliedEvent.objects.filter(key=f"sink:{event_id}").exists()
 
 
 def _republish(event_id: str) -> None:
@@ -140,6 +141,7 @@ def test_a_failed_delivery_changes_nothing_and_a_later_delivery_applies_it_once(
     with pytest.raises(HandlerFailed):
         deliver("sink", pinged)
     assert not Received.objects.filter(msg_id=f"sink:{pinged.id}").exists()
+    assert not _applied(pinged.id)
     assert not Effect.objects.exists()
 
     assert deliver("sink", pinged) is Outcome.APPLIED
@@ -234,7 +236,8 @@ def test_an_unreadable_message_is_set_aside_logged_and_the_queue_moves_on(sink_q
     drain()
 
     assert _applied(sentinel)
-    assert Received.objects.filter(msg_id__startswith="sink:").count() == 1
+    assert AppliedEvent.objects.filter(consumer="sink").count() == 1
+    assert not Received.objects.exists()
     unreadable = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert len(unreadable) == 2
     assert all(m.startswith("sink: unreadable message") and "dead-lettered" in m for m in unreadable)
@@ -257,11 +260,84 @@ def test_inbox_retention_forgets_old_applied_deliveries_and_keeps_failed_and_rec
     deliver("sink", recent)
     failed = envelope_of(Outbound(SinkPinged(), subject="failed", sequence=0))
     record_failure("sink", failed, attempts=3, error="boom")
-    Received.objects.exclude(msg_id=f"sink:{recent.id}").update(added=timezone.now() - timedelta(days=31))
+    month_ago = timezone.now() - timedelta(days=31)
+    AppliedEvent.objects.filter(key=f"sink:{old.id}").update(applied_at=month_ago)
+    AppliedEvent.objects.filter(key=f"sink:{recent.id}").update(applied_at=month_ago + timedelta(days=1, seconds=5))
+    Received.objects.update(added=month_ago)
 
-    assert delete_old_received(older_than=timedelta(days=30)) == 1
+    assert delete_old_applied(older_than=timedelta(days=30)) == 1
 
-    assert set(Received.objects.values_list("msg_id", flat=True)) == {f"sink:{recent.id}", f"sink:{failed.id}"}
+    assert set(AppliedEvent.objects.values_list("key", flat=True)) == {f"sink:{recent.id}"}
+    assert set(Received.objects.values_list("msg_id", flat=True)) == {f"sink:{failed.id}"}
+    assert deliver("sink", recent) is Outcome.DUPLICATE
+    assert deliver("sink", old) is Outcome.APPLIED  # past retention: no longer caught
+
+
+def test_forgetting_the_deliveries_of_a_type_keeps_other_types_and_later_ones_applied_or_failed():
+    old_ping, new_ping, failed_old_ping, failed_new_ping = (
+        envelope_of(Outbound(SinkPinged(), subject=subject, sequence=0)) for subject in ("op", "np", "fo", "fn")
+    )
+    old_save, failed_old_save = (
+        envelope_of(Outbound(SinkSaved(name=subject), subject=subject, sequence=1)) for subject in ("os", "fs")
+    )
+    deliver_many("sink", [old_ping, new_ping, old_save])
+    for envelope in (failed_old_ping, failed_new_ping, failed_old_save):
+        record_failure("sink", envelope, attempts=3, error="boom")
+    then = timezone.now() - timedelta(days=100)
+    AppliedEvent.objects.exclude(key=f"sink:{new_ping.id}").update(applied_at=then)
+    Received.objects.exclude(msg_id=f"sink:{failed_new_ping.id}").update(added=then)
+
+    deleted = delete_received_of(routing_keys=["sink.pinged.v1"], before=timezone.now() - timedelta(days=90))
+
+    assert deleted == 2
+    assert set(AppliedEvent.objects.values_list("key", flat=True)) == {f"sink:{new_ping.id}", f"sink:{old_save.id}"}
+    assert set(Received.objects.values_list("msg_id", flat=True)) == {
+        f"sink:{failed_new_ping.id}",
+        f"sink:{failed_old_save.id}",
+    }
+
+
+def test_an_applied_row_holds_the_events_type_request_cause_and_when():
+    cause = envelope_of(Outbound(SinkPinged(), subject="c", sequence=0))
+    pinged = envelope_of(Outbound(SinkPinged(), subject="r", sequence=0))
+    pinged = type(pinged)(**(pinged.to_dict() | {"correlation_id": "req-row", "causation_id": cause.id}))
+    before = timezone.now()
+
+    deliver("sink", pinged)
+
+    row = AppliedEvent.objects.get()
+    assert (row.key, row.consumer, row.event_id, row.routing_key) == (
+        f"sink:{pinged.id}",
+        "sink",
+        pinged.id,
+        "sink.pinged.v1",
+    )
+    assert (row.correlation_id, row.causation_id, row.attempts) == ("req-row", cause.id, 0)
+    assert before <= row.applied_at <= timezone.now()
+    assert str(row) == f"sink.pinged.v1 {pinged.id} applied by sink"
+
+
+def test_a_delivery_kept_failed_then_applied_leaves_one_applied_row_with_its_attempts_and_no_failure():
+    failed, other = (envelope_of(Outbound(SinkPinged(), subject=s, sequence=0)) for s in ("failed", "other"))
+    record_failure("sink", failed, attempts=3, error="boom")
+    record_failure("sink", other, attempts=2, error="boom")
+
+    assert deliver_many("sink", [failed]) == [Outcome.APPLIED]
+
+    assert [(row.key, row.attempts) for row in AppliedEvent.objects.all()] == [(f"sink:{failed.id}", 3)]
+    assert list(Received.objects.values_list("msg_id", flat=True)) == [f"sink:{other.id}"]  # only its own
+    assert deliver("sink", failed) is Outcome.DUPLICATE
+    assert Effect.objects.filter(event_id=failed.id).count() == 1
+
+
+def test_a_failure_of_an_event_already_applied_is_not_recorded():
+    pinged = envelope_of(Outbound(SinkPinged(), subject="done", sequence=0))
+    deliver("sink", pinged)
+
+    record_failure("sink", pinged, attempts=3, error="a late attempt elsewhere")
+
+    assert not Received.objects.exists()
+    assert _applied(pinged.id)
 
 
 def test_a_failure_recorded_again_adds_its_attempts_and_keeps_the_latest_error():
@@ -277,33 +353,54 @@ def test_a_failure_recorded_again_adds_its_attempts_and_keeps_the_latest_error()
         3,
     )
     assert row.headers["event_id"] == failed.id and row.headers["consumer"] == "sink"
+    assert (row.headers["destination"], row.headers["correlation_id"]) == ("sink.pinged.v1", failed.correlation_id)
 
 
-@pytest.mark.postgres
-def test_the_same_event_delivered_by_two_consumers_at_once_runs_its_handler_once():
-    pinged = envelope_of(Outbound(SinkPinged(), subject="race", sequence=0))
-    barrier = threading.Barrier(4)
+def _deliver_at_once(envelope, consumers: int = 4) -> list[Outcome]:
+    barrier = threading.Barrier(consumers)
     outcomes: list[Outcome] = []
     errors: list[BaseException] = []
 
     def consume() -> None:
         try:
             barrier.wait(10)
-            outcomes.append(deliver("sink", pinged))
+            outcomes.append(deliver("sink", envelope))
         except BaseException as exc:  # noqa: BLE001 - reported by the test
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=consume) for _ in range(4)]
+    threads = [threading.Thread(target=consume) for _ in range(consumers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(30)
-
     assert errors == []
+    return outcomes
+
+
+@pytest.mark.postgres
+def test_the_same_event_delivered_by_two_consumers_at_once_runs_its_handler_once():
+    pinged = envelope_of(Outbound(SinkPinged(), subject="race", sequence=0))
+
+    outcomes = _deliver_at_once(pinged)
+
     assert sorted(o.value for o in outcomes) == ["applied", "duplicate", "duplicate", "duplicate"]
     assert Effect.objects.filter(event_id=pinged.id).count() == 1
+    assert AppliedEvent.objects.filter(key=f"sink:{pinged.id}").count() == 1
+
+
+@pytest.mark.postgres
+def test_an_event_kept_failed_delivered_by_consumers_at_once_is_applied_once_and_its_failure_removed():
+    pinged = envelope_of(Outbound(SinkPinged(), subject="race", sequence=0))
+    record_failure("sink", pinged, attempts=3, error="boom")
+
+    outcomes = _deliver_at_once(pinged)
+
+    assert sorted(o.value for o in outcomes) == ["applied", "duplicate", "duplicate", "duplicate"]
+    assert Effect.objects.filter(event_id=pinged.id).count() == 1
+    assert list(AppliedEvent.objects.values_list("key", "attempts")) == [(f"sink:{pinged.id}", 3)]
+    assert not Received.objects.exists()
 
 
 def test_state_event_older_than_the_replica_is_skipped(consumer):
@@ -359,7 +456,8 @@ def test_failed_delivery_is_applied_by_the_admin_retry_once_the_cause_is_fixed(c
     assert response.status_code == 200
     assert "applied" in response.content.decode()
     assert Effect.objects.filter(event_id=failing).count() == 1
-    assert _applied(failing)
+    assert AppliedEvent.objects.get(key=f"sink:{failing}").attempts == settings.BLIPAY_EVENTS["CONSUMER_MAX_ATTEMPTS"]
+    assert not Received.objects.filter(msg_id=f"sink:{failing}").exists()  # no longer listed as failed
 
 
 def test_event_emitted_by_a_handler_carries_the_requests_correlation_and_its_cause(consumer, client):

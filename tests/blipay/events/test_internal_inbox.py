@@ -8,6 +8,7 @@ from django.test import RequestFactory
 from django_outbox_pattern.models import Received
 
 from blipay.events.context import caused_by
+from blipay.events.models import AppliedEvent
 from blipay.events.outbox import Outbound, emit
 from blipay.events.views import inbox_has
 from blipay.identity.internal import META_KEY, Caller, sign
@@ -31,6 +32,11 @@ def test_an_event_whose_delivery_failed_is_not_reported_applied(consumer):
             Outbound(SinkPinged(echo=False), subject="broken", sequence=0),
             Outbound(SinkPinged(echo=False), subject="fine", sequence=0),
         )
-    wait_until(lambda: Received.objects.filter(headers__correlation_id="req-inbox-1").count() == 2)
+    wait_until(
+        lambda: (
+            AppliedEvent.objects.filter(correlation_id="req-inbox-1").exists()
+            and Received.objects.filter(headers__correlation_id="req-inbox-1").exists()
+        )
+    )
 
     assert (asked(fine.id), asked(broken.id)) == (200, 404)

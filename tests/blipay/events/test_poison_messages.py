@@ -11,6 +11,7 @@ from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Received
 
 from blipay.events.broker import DEAD_LETTER_REASON_HEADER, EXCHANGE, connect, dead_letter_queue
+from blipay.events.models import AppliedEvent
 from blipay.events.outbox import Outbound, emit
 from tests.eventsink.events import SinkPinged
 from tests.helpers import wait_until
@@ -46,7 +47,7 @@ def _sentinel() -> str:
 
 
 def _applied(event_id: str) -> bool:
-    return Received.objects.filter(msg_id=f"sink:{event_id}", status=StatusChoice.SUCCEEDED).exists()
+    return AppliedEvent.objects.filter(key=f"sink:{event_id}").exists()
 
 
 def _dead_letters(count: int) -> list:

@@ -12,12 +12,13 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_outbox_pattern.choices import StatusChoice
-from django_outbox_pattern.models import Published, Received
+from django_outbox_pattern.models import Published
 from kombu import Queue
 
 from blipay.events.broker import EXCHANGE, ConfirmingPublisher, connect
 from blipay.events.consumers import consumers_in_threads
 from blipay.events.errors import BrokerUnavailable
+from blipay.events.models import AppliedEvent
 from blipay.events.outbox import Outbound, emit
 from blipay.events.relay import delete_old_sent, relay_batch, relay_pending, retry_failed
 from tests.eventsink.events import SinkPinged, SinkSaved
@@ -51,7 +52,7 @@ def _sent() -> int:
 
 
 def _applied_by_sink() -> int:
-    return Received.objects.filter(msg_id__startswith="sink:").count()
+    return AppliedEvent.objects.filter(consumer="sink").count()
 
 
 def _assert_per_subject_order(messages) -> None:

@@ -13,7 +13,7 @@ class Command(BaseCommand):
         "Run the consumer of one module (or --all): it reads the module's durable queue "
         "blipay.<module> and applies each event with the module's handlers, exactly once in "
         "effect. Failing handlers are retried, then the message goes to blipay.<module>.dead "
-        "and shows as failed in the admin's inbox. Runs until Ctrl-C or SIGTERM."
+        "and shows in the admin's failed deliveries. Runs until Ctrl-C or SIGTERM."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
