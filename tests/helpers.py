@@ -8,11 +8,15 @@ from blipay.events.broker import connect, dead_letter_queue, module_queue
 from blipay.events.subscriptions import consuming_modules, routing_keys
 
 
-def wait_until(condition: Callable[[], object], *, timeout: float = 15.0, message: str = "condition not met") -> None:
+def wait_until(
+    condition: Callable[[], object], *, timeout: float = 15.0, message: str | Callable[[], str] = "condition not met"
+) -> None:
+    """Wait for ``condition``; ``message`` may be a function, asked only on failure (for
+    what things looked like then)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"{message} within {timeout}s")
+            raise AssertionError(f"{message() if callable(message) else message} within {timeout}s")
         time.sleep(0.02)
 
 

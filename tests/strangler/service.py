@@ -53,13 +53,28 @@ class Service:
         vhost = unquote(urlsplit(settings.BROKER_URL).path[1:]) or "/"
         listed = subprocess.run(
             ["rabbitmqctl", "-q", "list_queues", "-p", vhost, "--no-table-headers", "name", "messages"],
-            check=True,
+            check=False,
             capture_output=True,
             text=True,
-        ).stdout
-        messages = dict(line.split("\t") for line in listed.splitlines() if line.strip())
+        )
+        if listed.returncode != 0:  # the broker is restarting: nothing can be told yet
+            return False
+        messages = dict(line.split("\t") for line in listed.stdout.splitlines() if line.strip())
         pending = self.sql("SELECT count(*) FROM published WHERE status = 1")[0][0]  # StatusChoice.SCHEDULE
         return messages.get(queue_name(SERVICE, deployment=SERVICE)) == "0" and pending == 0
+
+    def state(self) -> str:
+        """What the service holds and has waiting, for a wait's failure message."""
+        vhost = unquote(urlsplit(settings.BROKER_URL).path[1:]) or "/"
+        queues = subprocess.run(
+            ["rabbitmqctl", "-q", "list_queues", "-p", vhost, "--no-table-headers", "name", "messages", "consumers"],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        applied = self.sql("SELECT routing_key, correlation_id FROM blipay_inbox ORDER BY applied_at DESC LIMIT 5")
+        failed = self.sql("SELECT msg_id, headers ->> 'error' FROM received LIMIT 5")
+        return f"queues {' | '.join(queues.split())}; last applied {applied}; failed {failed}"
 
     def pids(self, pattern: str) -> list[int]:
         # serve became supervisord; the deployment's processes are its children.

@@ -276,7 +276,7 @@ def test_reconcile_is_clean_when_both_sides_agree_and_names_the_member_whose_cop
     # start it afresh from this monolith's history, as the runbook does, once nothing of
     # theirs is still on its way in (an earlier test's notification.sent applied after the
     # DELETE made reconcile name a member this database never had).
-    wait_until(extracted.settled, message="the service has applied everything sent to it")
+    wait_until(extracted.settled, message=lambda: f"the service has applied everything ({extracted.state()})")
     extracted.sql("DELETE FROM notifications_notification; DELETE FROM notifications_membercontact")
     extracted.sql("DELETE FROM blipay_applied_version WHERE consumer = 'notifications'")
     call_command("strangler", "backfill", "notifications", stdout=io.StringIO(), stderr=io.StringIO())
@@ -335,7 +335,7 @@ def test_the_choreography_of_a_request_shows_what_the_service_applied_asked_from
         lambda: (
             {"member.saved.v1", "member.registered.v1"} <= {row[0] for row in extracted.sql(in_service, (request_id,))}
         ),
-        message="the service applied the registration",
+        message=lambda: f"the service applied the registration ({extracted.state()})",
     )
 
     page = admin_client.get(f"/admin/django_outbox_pattern/published/choreography/{request_id}/").content.decode()
