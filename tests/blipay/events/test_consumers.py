@@ -1,3 +1,4 @@
+import io
 import json
 import logging
 import os
@@ -22,9 +23,11 @@ from apps.merchants.events import MerchantSaved
 from blipay.events import consumers
 from blipay.events.broker import EXCHANGE, ConfirmingPublisher, OutgoingMessage, connect, dead_letter_queue
 from blipay.events.consumers import Outcome, consumers_in_threads, deliver, deliver_many, drain
+from blipay.events.context import caused_by
 from blipay.events.inbox import delete_old_applied, delete_received_of, record_failure
 from blipay.events.models import AppliedEvent
 from blipay.events.outbox import Outbound, emit, envelope_of
+from blipay.observability.logs import JsonFormatter
 from tests.eventsink.events import SinkPinged, SinkSaved
 from tests.eventsink.handlers import HandlerFailed, runs
 from tests.eventsink.models import Effect, Replica, Switch
@@ -223,6 +226,27 @@ def test_a_failing_delivery_is_logged_attempt_by_attempt_then_dead_lettered(sink
         ("WARNING", f"sink: sink.pinged {failing} failed (attempt 3): {error} (run 4)"),
         ("ERROR", f"sink: sink.pinged {failing} dead-lettered after 3 attempts"),
     ]
+
+
+def test_each_attempt_of_a_failing_delivery_is_logged_with_the_events_ids(sink_queue):
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("blipay.events.consumers")
+    Switch.objects.create(subject="broken", mode=Switch.FAIL)
+    with caused_by(correlation_id="req-logged-1", causation_id="the-cause", traceparent=None):
+        failing = _ping("broken")
+    logger.addHandler(handler)
+    try:
+        drain()
+    finally:
+        logger.removeHandler(handler)
+
+    logged = [json.loads(line) for line in lines.getvalue().splitlines()]
+    attempts = [line for line in logged if "failed (attempt" in line["message"]]
+    ids = {(line["module"], line["event_id"], line["correlation_id"], line["causation_id"]) for line in attempts}
+    assert len(attempts) == settings.BLIPAY_EVENTS["CONSUMER_MAX_ATTEMPTS"]
+    assert ids == {("sink", failing, "req-logged-1", "the-cause")}
 
 
 def test_an_unreadable_message_is_set_aside_logged_and_the_queue_moves_on(sink_queue, caplog):
