@@ -65,7 +65,7 @@ def test_the_banks_confirmation_pays_the_top_up_and_credits_the_balance(register
     response = bank_post(anon, _confirmation(topup))
 
     assert response.status_code == 200
-    assert response.json()["outcome"] == "credited"
+    assert response.json() == {"outcome": "credited", "topup_id": topup["id"], "reference": topup["reference"]}
     assert ani.client.get(f"/api/v1/topups/{topup['id']}").json()["status"] == "paid"
     pump()
     assert _balance(ani) == 150_000
