@@ -24,6 +24,7 @@ from blipay.events.relay import delete_old_sent, relay_batch, relay_pending, ret
 from tests.eventsink.events import SinkPinged, SinkSaved
 from tests.eventsink.models import Replica
 from tests.helpers import postgres_test_db_url, queue_depth, wait_until
+from tests.observed import scrape
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -318,6 +319,7 @@ def test_a_refused_event_is_taken_back_pending_then_failed_after_the_last_attemp
     settings.BLIPAY_EVENTS = {**settings.BLIPAY_EVENTS, "RELAY_MAX_ATTEMPTS": 3}
     first, refused, last = backlog(3)
     publisher = NackingPublisher({refused})
+    before = scrape(settings)
 
     def states() -> dict[str, tuple[str, int]]:
         return {str(row.id): (row.status, row.retry) for row in Published.objects.all()}
@@ -336,6 +338,14 @@ def test_a_refused_event_is_taken_back_pending_then_failed_after_the_last_attemp
     assert states()[first] == states()[last] == (StatusChoice.SUCCEEDED, 1)
     warned = [r.getMessage() for r in caplog.records if r.name == "blipay.events.relay"]
     assert warned == [f"broker refused 1 event(s): [UUID('{refused}')]"] * 3
+    after = scrape(settings)
+    counted = {
+        outcome: after.value("blipay_relay_events_total", outcome=outcome)
+        - before.value("blipay_relay_events_total", outcome=outcome)
+        for outcome in ("confirmed", "refused")
+    }
+    assert counted == {"confirmed": 2, "refused": 3}  # what the dashboard's relay panel shows
+    assert after.value("blipay_relay_confirm_seconds_sum") - before.value("blipay_relay_confirm_seconds_sum") < 60
 
 
 def test_retention_deletes_old_sent_events_but_keeps_each_subjects_latest_state(backlog):
