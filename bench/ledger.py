@@ -7,7 +7,7 @@ and its audit rely on:
 - **other members**: ``members`` new members with history (``members_member``, a member
   account, the overview's row), each ledger transaction drawn to member
   ``floor(members * random()²)`` (seeded), so a few members have thousands of transactions
-  and most a few dozen. Each member's 1st, 11th, 21st… transaction is a top-up of 500,000
+  and the median about fifteen. Each member's 1st, 11th, 21st… transaction is a top-up of 500,000
   from the bank and the others payments of 10,000 to 50,000 to one of the run's merchants, so
   a balance never goes below 0. Each transaction has its two entries (summing to zero), its
   payment row (a payment's), its overview line and its ``wallet.balance_changed`` in the
