@@ -1,11 +1,14 @@
--- wrk script of figure 5: POST one JSON payment per request as a randomly chosen member.
+-- wrk script of figure 5: POST one JSON payment per request as a randomly chosen member;
+-- or, with the mode "read", GET that member's own page.
 --
---   wrk -t1 -c16 -d30s -s bench/api_load.lua http://127.0.0.1:PORT -- <path> <actors file> <idempotency 0|1>
+--   wrk -t1 -c16 -d30s -s bench/api_load.lua http://127.0.0.1:PORT -- <path> <actors file> <idempotency 0|1> [read]
 --
 -- The actors file has one "<member token> <merchant id>" line per funded member. Each
 -- request picks a member at random, so the load spreads over their rows as real traffic
--- does. With idempotency 1 every request carries its own Idempotency-Key. The counts and
--- the BENCHJSON line the bench reads come from wrk_report.lua.
+-- does. With idempotency 1 every request carries its own Idempotency-Key. In "read" mode
+-- the lines are "<member token> <member id>" and the path's "{id}" becomes the member's id
+-- (GET /api/v1/members/{id} with the member's own token). The counts and the BENCHJSON line
+-- the bench reads come from wrk_report.lua.
 
 dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "") .. "wrk_report.lua")
 
@@ -16,14 +19,21 @@ local sent = 0
 function init(args)
   path = args[1]
   with_key = args[3] == "1"
+  local read = args[4] == "read"
   math.randomseed(os.time() * 1000 + (thread_number or 0))
   prefix = string.format("bench-%d-%d-%d-", os.time(), thread_number or 0, math.random(1, 1000000000))
   for line in io.lines(args[2]) do
-    local token, merchant = line:match("^(%S+)%s+(%S+)$")
+    local token, other = line:match("^(%S+)%s+(%S+)$")
     if token then
-      local body = string.format('{"merchant_id": "%s", "amount": 1000, "description": "bench"}', merchant)
-      local headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. token }
-      table.insert(actors, { headers = headers, body = body, request = wrk.format("POST", path, headers, body) })
+      local headers = { ["Authorization"] = "Bearer " .. token }
+      if read then
+        local page = path:gsub("{id}", other)
+        table.insert(actors, { request = wrk.format("GET", page, headers) })
+      else
+        local body = string.format('{"merchant_id": "%s", "amount": 1000, "description": "bench"}', other)
+        headers["Content-Type"] = "application/json"
+        table.insert(actors, { headers = headers, body = body, request = wrk.format("POST", path, headers, body) })
+      end
     end
   end
   if #actors == 0 then

@@ -7,6 +7,7 @@ from bench.figures import (
     api_payments,
     consumer_throughput,
     growth,
+    growth_http,
     proxy_overhead,
     read_model_lag,
     relay_ceiling,
@@ -25,5 +26,7 @@ FIGURES: dict[str, Run] = {
     "api_payments": api_payments.run,
     "read_model_lag_p99": read_model_lag.run,
     "proxy_overhead": proxy_overhead.run,
+    # Before growth, whose relay drains empty the outbox this one fills: both leave large tables behind.
+    "growth_http": growth_http.run,
     "growth": growth.run,  # last: it leaves the largest tables behind
 }

@@ -58,14 +58,15 @@ class Load:
     latency_us: dict
     relay_caught_up_after_s: float | None = None
     percentiles: list[tuple[float, float]] = field(default_factory=list)  # (percent, ms)
+    ok: str = "201"  # the status every response should have: 200 for a read
 
     @property
     def created(self) -> int:
-        return self.statuses.get("201", 0)
+        return self.statuses.get(self.ok, 0)
 
     @property
     def failed(self) -> int:
-        """Responses other than 201, plus requests that got no response at all."""
+        """Responses other than the expected one, plus requests that got no response at all."""
         socket = sum(v for k, v in self.socket_errors.items() if k != "status")
         return self.requests - self.created + socket
 
@@ -103,7 +104,7 @@ def run(context: Context) -> list[Figure]:
             relays.celery_worker(name="api-celery-worker", overrides=overrides),
             api_server.serving("api-gunicorn", actors, overrides) as url,
         ):
-            load = _Loader(wrk, url, actors, broker_url)
+            load = Loader(wrk, url, actors, broker_url)
             # Warm-up, not measured: every worker's first requests, and proof that the relay runs.
             load(OURS_PATH, 3.0, catch_up=True)
             load(ANCHOR_PATH, 3.0)
@@ -189,14 +190,28 @@ def _bare_table() -> None:
         cursor.execute(f"TRUNCATE {TABLE}")
 
 
-class _Loader:
-    def __init__(self, wrk: str, url: str, actors: Path, broker_url: str) -> None:
-        self.wrk, self.url, self.actors, self.broker_url = wrk, url, actors, broker_url
+class Loader:
+    """wrk with ``bench/api_load.lua`` at ``concurrency`` connections against the server at ``url``."""
 
-    def __call__(self, path: str, seconds: float, *, catch_up: bool = False, idempotency_keys: bool = False) -> Load:
+    def __init__(self, wrk: str, url: str, actors: Path, broker_url: str, *, concurrency: int = CONCURRENCY) -> None:
+        self.wrk, self.url, self.actors, self.broker_url = wrk, url, actors, broker_url
+        self.concurrency = concurrency
+
+    def __call__(
+        self,
+        path: str,
+        seconds: float,
+        *,
+        catch_up: bool = False,
+        idempotency_keys: bool = False,
+        pages: Path | None = None,
+    ) -> Load:
+        """POST ``path`` as the actors; with ``pages`` (``<token> <member id>`` lines), GET
+        ``path`` with its ``{id}`` the member's own, as that member."""
         argv = [
-            *(self.wrk, "-t1", f"-c{CONCURRENCY}", f"-d{seconds:g}s", "--timeout", "10s", "-s", str(LUA)),
-            *(self.url, "--", path, str(self.actors), "1" if idempotency_keys else "0"),
+            *(self.wrk, "-t1", f"-c{self.concurrency}", f"-d{seconds:g}s", "--timeout", "10s", "-s", str(LUA)),
+            *(self.url, "--", path, str(pages or self.actors), "1" if idempotency_keys else "0"),
+            *(["read"] if pages else []),
         ]
         done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
         line = next((x for x in done.stdout.splitlines() if x.startswith("BENCHJSON ")), None)
@@ -211,6 +226,7 @@ class _Loader:
             socket_errors=result["errors"],
             latency_us=result["latency_us"],
             percentiles=[(q, us / 1000) for q, us in result["latency_us"]["percentiles"]],
+            ok="200" if pages else "201",
         )
         if catch_up:
             load.relay_caught_up_after_s = self._relay_caught_up()
