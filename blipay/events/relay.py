@@ -247,16 +247,20 @@ def relay_until_quiet(*, linger: float, poll: float) -> int:
     """
     settled = 0
     quiet_since = time.monotonic()
-    while linger > 0:
-        moved = relay_in_process()
-        settled += moved
-        if moved:
-            quiet_since = time.monotonic()
-        elif time.monotonic() - quiet_since >= linger:
-            break
-        else:
-            time.sleep(poll)
-    relay_kick_taken()
+    try:
+        while linger > 0:
+            moved = relay_in_process()
+            settled += moved
+            if moved:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= linger:
+                break
+            else:
+                time.sleep(poll)
+    finally:
+        # Also when the broker fails: the next commit kicks again rather than waiting for
+        # the beat's sweep behind a flag nobody will clear.
+        relay_kick_taken()
     return settled + relay_in_process()
 
 

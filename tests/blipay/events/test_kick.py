@@ -5,6 +5,8 @@ from django.db import connection, transaction
 from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published
 
+from blipay.events import relay as relay_module
+from blipay.events.errors import BrokerUnavailable
 from blipay.events.models import RelayKick
 from blipay.events.outbox import Outbound, emit
 from blipay.events.relay import relay_until_quiet
@@ -58,3 +60,16 @@ def test_commits_while_a_kicked_relay_lingers_queue_no_kick_and_the_lingering_re
     assert waiting_while_it_lingered  # so the commits queued no kick of their own
     assert settled == [3]
     assert not RelayKick.objects.get(pk=1).pending  # quiet: the next commit kicks again
+
+
+def test_a_relay_that_loses_the_broker_while_it_lingers_lets_the_next_commit_kick_again(monkeypatch):
+    RelayKick.objects.update_or_create(pk=1, defaults={"pending": True})
+
+    def broker_gone() -> int:
+        raise BrokerUnavailable("connection refused")
+
+    monkeypatch.setattr(relay_module, "relay_in_process", broker_gone)
+    with pytest.raises(BrokerUnavailable):
+        relay_until_quiet(linger=1.0, poll=0.01)
+
+    assert not RelayKick.objects.get(pk=1).pending
