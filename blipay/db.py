@@ -20,6 +20,7 @@ def create_once(model: type[M], *, key: dict[str, Any], **values: Any) -> M | No
     it. One ``INSERT … ON CONFLICT (key) DO NOTHING``: a concurrent creator's row makes it
     insert nothing, and the caller's transaction goes on (Django's ``get_or_create`` took a
     read, a savepoint, the insert and the savepoint's release, per notification sent).
+    The row's primary key is made here (a UUID default), not by the database.
     """
     row = model(**key, **values)
     fields = model._meta.concrete_fields
