@@ -59,8 +59,9 @@ class AppliedEvent(models.Model):
 
 
 class RelayKick(models.Model):
-    """A single row: set while a relay kick waits in Celery's queue, cleared when the relay
-    starts draining. Commits that find it set need no kick of their own."""
+    """A single row: set while a relay kick waits in Celery's queue or its task still
+    lingers, cleared before the task's last pass. Commits that find it set need no kick of
+    their own."""
 
     pending = models.BooleanField(default=False)
 

@@ -161,7 +161,7 @@ def _claim(batch_size: int) -> list[tuple[object, OutgoingMessage]]:
 
 
 def relay_kick_taken() -> None:
-    """The relay task calls this as it starts draining: commits from now on queue a kick again
+    """The relay task calls this before its last pass: commits from now on queue a kick again
     (``blipay.events.outbox`` sets the flag when it queues one)."""
     RelayKick.objects.filter(pk=1).update(pending=False)
 
