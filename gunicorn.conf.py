@@ -3,6 +3,12 @@ Procfile, deploy/systemd): threaded workers, since Blipay's views are synchronou
 
 import os
 
+# Imported here, at config load, not inside child_exit: gunicorn calls child_exit from its
+# SIGCHLD handler, and a second worker dying while the first call was still importing
+# prometheus_client ran the handler again mid-import ("partially initialized module"),
+# which left a traceback in the master's log at a stop.
+from prometheus_client import multiprocess
+
 wsgi_app = "blipay.wsgi:application"
 bind = f"127.0.0.1:{os.environ.get('PORT', '8000')}"
 worker_class = "gthread"
@@ -20,6 +26,4 @@ def child_exit(server: object, worker: object) -> None:
     """A dead worker's metrics files stop counting as live (prometheus-client's multiprocess
     mode, on when ``manage.py serve`` sets PROMETHEUS_MULTIPROC_DIR)."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
         multiprocess.mark_process_dead(worker.pid)
