@@ -255,8 +255,9 @@ def relay_until_quiet(*, linger: float, poll: float) -> int:
                 quiet_since = time.monotonic()
             elif time.monotonic() - quiet_since >= linger:
                 break
-            else:
-                time.sleep(poll)
+            # After a busy pass too: what it left was not a full batch, and passing again at
+            # once would send each commit's few events in a batch of their own.
+            time.sleep(poll)
     finally:
         # Also when the broker fails: the next commit kicks again rather than waiting for
         # the beat's sweep behind a flag nobody will clear.
