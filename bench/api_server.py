@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.db import connection
@@ -44,17 +45,23 @@ def actor_lines(actors: Path) -> list[tuple[str, str]]:
     return [tuple(line.split()) for line in actors.read_text().splitlines() if line.strip()]
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int  # gunicorn's master: its workers are its children (bench.cpu counts them together)
+
+
 @contextmanager
-def serving(name: str, actors: Path, overrides: Mapping[str, str]) -> Iterator[str]:
-    """gunicorn on a free port for the block; yields its URL once it answers."""
+def serving(name: str, actors: Path, overrides: Mapping[str, str]) -> Iterator[Server]:
+    """gunicorn on a free port for the block, once it answers."""
     with connection.cursor() as cursor:
         cursor.execute(CREATE_TABLE)  # the bare endpoint, which tells when the workers answer
     port = env.free_port()
     server_env = {**overrides, "DJANGO_SETTINGS_MODULE": "bench.server_settings", "BLIPAY_RATE_LIMITS": "off"}
-    with env.child(name, gunicorn_argv(port), env=server_env):
+    with env.child(name, gunicorn_argv(port), env=server_env) as process:
         url = f"http://127.0.0.1:{port}"
         _wait_until_serving(url, actors, log=name)
-        yield url
+        yield Server(url=url, pid=process.pid)
 
 
 def gunicorn_argv(port: int) -> list[str]:

@@ -20,6 +20,7 @@ import json
 import re
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from django_outbox_pattern.choices import StatusChoice
 from django_outbox_pattern.models import Published
 from kombu import Connection
 
-from bench import api_server, env, events, payment_sql, relays
+from bench import api_server, cpu, env, events, payment_sql, relays
 from bench.api_server import AMOUNT, WORKERS
 from bench.context import Context
 from bench.report import Figure, median
@@ -59,6 +60,8 @@ class Load:
     relay_caught_up_after_s: float | None = None
     percentiles: list[tuple[float, float]] = field(default_factory=list)  # (percent, ms)
     ok: str = "201"  # the status every response should have: 200 for a read
+    # Per process, from the round's start until the relay caught up (bench.cpu).
+    cpu_ms_per_request: dict[str, float] = field(default_factory=dict)
 
     @property
     def created(self) -> int:
@@ -86,6 +89,7 @@ class Load:
             **{f"p{q:g}_ms": round(self.ms(q), 2) for q in (50, 90, 99, 99.9)},
             "max_ms": round(self.latency_us["max"] / 1000, 2),
             "relay_caught_up_after_s": self.relay_caught_up_after_s,
+            "cpu_ms_per_request": self.cpu_ms_per_request,
         }
 
 
@@ -101,10 +105,10 @@ def run(context: Context) -> list[Figure]:
         overrides = {"BROKER_URL": broker_url}
         setup_seconds = api_server.setup_actors(members, actors, overrides)
         with (
-            relays.celery_worker(name="api-celery-worker", overrides=overrides),
-            api_server.serving("api-gunicorn", actors, overrides) as url,
+            relays.celery_worker(name="api-celery-worker", overrides=overrides) as relay,
+            api_server.serving("api-gunicorn", actors, overrides) as server,
         ):
-            load = Loader(wrk, url, actors, broker_url)
+            load = Loader(wrk, server.url, actors, broker_url, processes={"gunicorn": server.pid, "relay": relay.pid})
             # Warm-up, not measured: every worker's first requests, and proof that the relay runs.
             load(OURS_PATH, 3.0, catch_up=True)
             load(ANCHOR_PATH, 3.0)
@@ -191,11 +195,22 @@ def _bare_table() -> None:
 
 
 class Loader:
-    """wrk with ``bench/api_load.lua`` at ``concurrency`` connections against the server at ``url``."""
+    """wrk with ``bench/api_load.lua`` at ``concurrency`` connections against the server at
+    ``url``; each round also says what a request cost ``processes`` (name: the root pid of a
+    process tree), PostgreSQL, RabbitMQ and the machine."""
 
-    def __init__(self, wrk: str, url: str, actors: Path, broker_url: str, *, concurrency: int = CONCURRENCY) -> None:
+    def __init__(
+        self,
+        wrk: str,
+        url: str,
+        actors: Path,
+        broker_url: str,
+        *,
+        processes: Mapping[str, int],
+        concurrency: int = CONCURRENCY,
+    ) -> None:
         self.wrk, self.url, self.actors, self.broker_url = wrk, url, actors, broker_url
-        self.concurrency = concurrency
+        self.processes, self.concurrency = processes, concurrency
 
     def __call__(
         self,
@@ -213,6 +228,7 @@ class Loader:
             *(self.url, "--", path, str(pages or self.actors), "1" if idempotency_keys else "0"),
             *(["read"] if pages else []),
         ]
+        before = cpu.snapshot(self.processes)
         done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
         line = next((x for x in done.stdout.splitlines() if x.startswith("BENCHJSON ")), None)
         if done.returncode != 0 or line is None:
@@ -230,6 +246,7 @@ class Loader:
         )
         if catch_up:
             load.relay_caught_up_after_s = self._relay_caught_up()
+        load.cpu_ms_per_request = cpu.ms_per(before, cpu.snapshot(self.processes), load.requests)
         return load
 
     def _relay_caught_up(self) -> float:

@@ -51,10 +51,11 @@ def run(context: Context) -> list[Figure]:
         ids = [str(principal_for(token).id) for token, _ in lines]
         pages.write_text("".join(f"{token} {member}\n" for (token, _), member in zip(lines, ids, strict=True)))
         with (
-            relays.celery_worker(name="growth-celery-worker", overrides=overrides),
-            api_server.serving("growth-gunicorn", actors, overrides) as url,
+            relays.celery_worker(name="growth-celery-worker", overrides=overrides) as relay,
+            api_server.serving("growth-gunicorn", actors, overrides) as server,
         ):
-            load = Loader(wrk, url, actors, broker_url, concurrency=CONCURRENCY)
+            processes = {"gunicorn": server.pid, "relay": relay.pid}
+            load = Loader(wrk, server.url, actors, broker_url, processes=processes, concurrency=CONCURRENCY)
             load(PAY_PATH, 3.0, catch_up=True)  # warm-up: every worker's first requests
             load(READ_PATH, 3.0, pages=pages)
             ledger.analyze()

@@ -18,7 +18,6 @@ next handler directly.
 """
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -36,7 +35,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory, override_settings
 
-from bench import api_server, env
+from bench import api_server, cpu, env
 from bench.api_server import WORKERS
 from bench.context import Context
 from bench.report import Figure, median
@@ -148,13 +147,10 @@ def run(context: Context) -> list[Figure]:
             def load(way: str, seconds: float, concurrency: int = CONCURRENCY) -> Load:
                 if way != STRANGLER:
                     _sign(identities, path, member, SIGNED_PER_ROUND)
-                cpu = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+                before = cpu.snapshot(pids)
                 bearer = token if way == STRANGLER else None
                 result = _wrk(wrk, way, urls[way], path, identities, bearer, seconds, concurrency)
-                result.cpu_ms_per_request = {
-                    name: round((_cpu_seconds(pid) - cpu[name]) * 1000 / max(result.requests, 1), 3)
-                    for name, pid in pids.items()
-                }
+                result.cpu_ms_per_request = cpu.ms_per(before, cpu.snapshot(pids), result.requests)
                 return result
 
             for way in loads:  # warm-up, not measured: every worker's first requests, the pools
@@ -170,19 +166,6 @@ def run(context: Context) -> list[Figure]:
         shutil.rmtree(nginx_dir, ignore_errors=True)
         env.drop_database(database)
     return _figures(loads, unloaded, unrouted, round_seconds=round_seconds)
-
-
-def _cpu_seconds(root: int) -> float:
-    """User + system CPU of a process and its children (a gunicorn master and its workers)."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # ended meanwhile
-        if root in (int(stat.parent.name), int(fields[1])):
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _prepare_service(database: dict, member: str) -> dict[str, str]:

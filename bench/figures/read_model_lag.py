@@ -22,7 +22,7 @@ from pathlib import Path
 import urllib3
 from django.conf import settings
 
-from bench import api_server, env, relays
+from bench import api_server, cpu, env, relays
 from bench.api_server import AMOUNT, BALANCE
 from bench.context import Context
 from bench.report import Figure, percentile
@@ -57,6 +57,8 @@ class Lags:
     reads_ms: list[float] = field(default_factory=list)
     missed: int = 0
     late_starts: int = 0  # payments the client started more than 10 ms after their slot
+    # Per process while the load ran (bench.cpu), the client's reads included in gunicorn's.
+    cpu_ms_per_payment: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -69,14 +71,17 @@ def run(context: Context) -> list[Figure]:
         overrides = {"BROKER_URL": broker_url}
         api_server.setup_actors(members, actors, overrides)
         with (
-            relays.celery_worker(name="lag-celery-worker", overrides=overrides),
-            env.child("lag-consumers", ["manage.py", "consume", "--all"], env=overrides),
-            api_server.serving("lag-gunicorn", actors, overrides) as url,
+            relays.celery_worker(name="lag-celery-worker", overrides=overrides) as relay,
+            env.child("lag-consumers", ["manage.py", "consume", "--all"], env=overrides) as consumers,
+            api_server.serving("lag-gunicorn", actors, overrides) as server,
         ):
             paying = _members(actors)
-            _load(url, paying, 3.0, Lags())  # warm-up: every worker's first requests
+            _load(server.url, paying, 3.0, Lags())  # warm-up: every worker's first requests
             lags = Lags()
-            _load(url, paying, seconds, lags)
+            processes = {"gunicorn": server.pid, "relay": relay.pid, "consumers": consumers.pid}
+            before = cpu.snapshot(processes)
+            _load(server.url, paying, seconds, lags)
+            lags.cpu_ms_per_payment = cpu.ms_per(before, cpu.snapshot(processes), lags.created)
     finally:
         env.vhost_delete(VHOST)
         actors.unlink(missing_ok=True)
@@ -175,7 +180,9 @@ def _figure(lags: Lags, seconds: float) -> Figure:
             "p90_ms": round(p(lags.lags_ms, 90), 1),
             "p99_ms": round(p(lags.lags_ms, 99), 1),
             "max_ms": round(max(lags.lags_ms, default=float("nan")), 1),
+            "reads": len(lags.reads_ms),
             "read_p50_ms": round(p(lags.reads_ms, 50), 1),
+            "cpu_ms_per_payment": lags.cpu_ms_per_payment,
         },
         series={"lags_ms": sorted(round(x, 2) for x in lags.lags_ms)},
     )
