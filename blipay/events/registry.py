@@ -30,6 +30,15 @@ def routing_key(name: str, version: int) -> str:
     return f"{name}.v{version}"
 
 
+def name_and_version(key: str) -> tuple[str, int]:
+    """What ``routing_key`` spelled, read back: for a stored key whose type this code may
+    no longer register (a version retired since). ValueError if it spells no type."""
+    name, _, version = key.rpartition(".v")
+    if not name or not version.isdigit():
+        raise ValueError(f"{key!r} is not a routing key (<name>.v<version>)")
+    return name, int(version)
+
+
 @dataclass(frozen=True)
 class EventType:
     """A published event type, its payload dataclass, and the JSON Schema its ``data`` must satisfy.

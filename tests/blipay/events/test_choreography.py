@@ -13,6 +13,7 @@ from django_outbox_pattern.models import Received
 from blipay.events.consumers import deliver
 from blipay.events.context import caused_by
 from blipay.events.envelope import Envelope
+from blipay.events.inbox import inbox_id
 from blipay.events.models import AppliedEvent, ModuleOwner
 from blipay.events.outbox import Outbound, emit, envelope_of
 from tests.eventsink.events import SinkPinged, SinkSaved
@@ -135,4 +136,22 @@ def test_an_event_applied_here_that_no_outbox_here_holds_is_drawn_from_the_inbox
     assert [m for m in marks(svg, "applied") if "sink.saved.v1" in m]
     causes = [line.find(f"{SVG}title").text for line in svg.iter(f"{SVG}line") if line.get("class") == "l-cause"]
     assert causes == []  # the sink never applied its cause here: nothing says which handler emitted it
+    assert "caused by sink.pinged.v1" in page
+
+
+def test_an_applied_event_of_a_type_retired_since_is_still_drawn_by_its_routing_key(staff_client, settings):
+    settings.BLIPAY_EVENTS = {**settings.BLIPAY_EVENTS, "RELAY_ON_COMMIT": False}
+    [root] = pings("req-retired-1", ("root", False))
+    emitted_elsewhere = envelope_of(Outbound(SinkSaved(name="old"), subject="old", sequence=1))
+    emitted_elsewhere = Envelope(
+        **(emitted_elsewhere.to_dict() | {"correlation_id": "req-retired-1", "causation_id": root.id})
+    )
+    deliver("sink", emitted_elsewhere)
+    # What an inbox row applied under a version this code no longer registers looks like.
+    AppliedEvent.objects.filter(key=inbox_id("sink", emitted_elsewhere.id)).update(routing_key="sink.saved.v0")
+
+    svg, page = picture(staff_client, "req-retired-1")
+
+    assert f"sink.saved.v0 id {emitted_elsewhere.id}" in page
+    assert [m for m in marks(svg, "applied") if "sink.saved.v0" in m]
     assert "caused by sink.pinged.v1" in page

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 import pytest
 
 from apps.wallet.events import BalanceChanged, LedgerLine
-from blipay.events.registry import EventType, event_type, routing_key
+from blipay.events.registry import EventType, event_type, name_and_version, routing_key
 
 SCHEMA = {
     "type": "object",
@@ -77,3 +77,10 @@ def test_a_payload_survives_the_wire_as_the_same_dataclass():
 
 def test_the_routing_key_is_the_name_and_the_version():
     assert routing_key("member.saved", 1) == "member.saved.v1"
+
+
+def test_a_routing_key_reads_back_as_the_name_and_version_it_spells_and_anything_else_is_refused():
+    assert name_and_version(routing_key("wallet.balance_changed", 12)) == ("wallet.balance_changed", 12)
+    for not_a_key in ("wallet.balance_changed", "wallet.balance_changed.vX", ".v1", "v1"):
+        with pytest.raises(ValueError, match="not a routing key"):
+            name_and_version(not_a_key)
