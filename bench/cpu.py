@@ -8,44 +8,43 @@ from collections.abc import Mapping
 from pathlib import Path
 
 MACHINE = "machine"  # every core's non-idle time, whoever spent it (wrk and the kernel too)
-POSTGRES = "postgres"  # every backend and helper of the server, by command name
-RABBITMQ = "rabbitmq"  # the Erlang VM
+POSTGRES = "postgres"  # the server and every backend and helper it started
+RABBITMQ = "rabbitmq"  # the Erlang VM and what it started
 _COMMANDS = {"postgres": POSTGRES, "beam.smp": RABBITMQ}
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-Snapshot = dict[str, dict[int, float]]  # name: {pid: CPU seconds so far}
+def snapshot(trees: Mapping[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each named process tree (a gunicorn master and its workers, a
+    Celery worker and its children), of PostgreSQL's, of RabbitMQ's and of the machine.
 
-
-def snapshot(trees: Mapping[str, int]) -> Snapshot:
-    """CPU seconds so far of each process of each named tree (a gunicorn master and its
-    workers, a Celery worker and its children), of PostgreSQL, of RabbitMQ, and of the
-    machine (as pid 0)."""
-    seconds: Snapshot = {name: {} for name in [*trees, POSTGRES, RABBITMQ]}
-    roots = {pid: name for name, pid in trees.items()}
+    A tree's time is its root's, its children's, and what the children that have ended
+    spent (the root's ``cutime``/``cstime`` once it reaped them): it never goes back when a
+    worker or a PostgreSQL backend exits between two snapshots."""
+    processes = {}  # pid: (parent, command, own seconds, reaped children's seconds)
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
         except OSError:
             continue  # ended meanwhile
-        pid, command = int(stat.parent.name), text[text.index("(") + 1 : text.rindex(")")]
         fields = text.rsplit(")", 1)[1].split()
-        name = roots.get(pid) or roots.get(int(fields[1])) or _COMMANDS.get(command)
-        if name:
-            seconds[name][pid] = (int(fields[11]) + int(fields[12])) / _TICK  # utime, stime
+        own, reaped = int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+        processes[int(stat.parent.name)] = (int(fields[1]), text[text.index("(") + 1 : text.rindex(")")], own, reaped)
+    roots = dict(trees)
+    for pid, (parent, command, _, _) in processes.items():
+        name = _COMMANDS.get(command)
+        if name and processes.get(parent, (0, ""))[1] != command:  # the postmaster, not a backend
+            roots[name] = pid
+    seconds = dict.fromkeys([*trees, POSTGRES, RABBITMQ], 0.0)
+    for name, root in roots.items():
+        members = [pid for pid, (parent, *_) in processes.items() if root in (pid, parent)]
+        seconds[name] = sum(processes[pid][2] + processes[pid][3] for pid in members) / _TICK
     with open("/proc/stat") as machine:
         ticks = [int(x) for x in machine.readline().split()[1:]]
-    seconds[MACHINE] = {0: (sum(ticks) - ticks[3] - ticks[4]) / _TICK}  # all but idle and iowait
+    seconds[MACHINE] = (sum(ticks) - ticks[3] - ticks[4]) / _TICK  # all but idle and iowait
     return seconds
 
 
-def ms_per(before: Snapshot, after: Snapshot, count: int) -> dict[str, float]:
-    """Milliseconds of CPU each named set of processes spent per one of ``count`` requests
-    between two snapshots. By process, so one that ended between them (a PostgreSQL backend
-    closed) takes nothing away; what it spent in its last moments goes uncounted."""
-    return {
-        name: round(
-            sum(used - before[name].get(pid, 0.0) for pid, used in after[name].items()) * 1000 / max(count, 1), 3
-        )
-        for name in before
-    }
+def ms_per(before: Mapping[str, float], after: Mapping[str, float], count: int) -> dict[str, float]:
+    """Milliseconds of CPU each process tree spent per one of ``count`` requests between two snapshots."""
+    return {name: round((after[name] - before[name]) * 1000 / max(count, 1), 3) for name in before}
