@@ -152,6 +152,20 @@ def vhost_delete(name: str) -> None:
     subprocess.run(["rabbitmqctl", "-q", "delete_vhost", name], check=False, capture_output=True, timeout=60)
 
 
+def consumed_queues_depth(vhost: str) -> int:
+    """Messages ready or unacknowledged in the vhost's queues that have a consumer (a queue
+    nobody reads, such as a dead-letter queue, can't drain and doesn't count)."""
+    done = subprocess.run(
+        ["rabbitmqctl", "-q", "list_queues", "-p", vhost, "--no-table-headers", "messages", "consumers"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    rows = [line.split() for line in done.stdout.splitlines() if line.strip()]
+    return sum(int(messages) for messages, consumers in rows if int(consumers) > 0)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -22,7 +22,7 @@ from pathlib import Path
 import urllib3
 from django.conf import settings
 
-from bench import api_server, cpu, env, relays
+from bench import api_server, cpu, env, events, relays
 from bench.api_server import AMOUNT, BALANCE
 from bench.context import Context
 from bench.report import Figure, percentile
@@ -31,6 +31,8 @@ from blipay.identity.credentials import principal_for
 VHOST = f"{settings.DATABASES['default']['NAME']}_lag"
 RATE = 100  # payments/s
 TRACK_EVERY = 10  # payments; the others only load the system
+PAYERS = 48  # client threads sending payments
+WATCHERS = 100  # client threads reading tracked pages: a watch lasts at most GIVE_UP, 10 start a second
 POLL = 0.010  # seconds between two reads of a tracked member's page
 GIVE_UP = 10.0  # seconds: a balance not shown by then counts as a miss
 TARGET_P99_MS = 100.0
@@ -50,16 +52,42 @@ class Member:
 
 @dataclass
 class Lags:
+    rate: float  # payments/s asked
     started: int = 0
     created: int = 0
     refused: int = 0
     lags_ms: list[float] = field(default_factory=list)
     reads_ms: list[float] = field(default_factory=list)
     missed: int = 0
-    late_starts: int = 0  # payments the client started more than 10 ms after their slot
+    late_starts: int = 0  # payments the client sent more than 10 ms after their slot
+    first_sent: float = float("inf")
+    last_answered: float = 0.0
     # Per process while the load ran (bench.cpu), the client's reads included in gunicorn's.
     cpu_ms_per_payment: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def valid(self) -> bool:
+        return self.refused == 0 and self.missed == 0
+
+    def summary(self) -> dict:
+        p = percentile
+        return {
+            "rate_asked_per_s": self.rate,
+            # From the first payment sent to the last answered: below the rate asked if the
+            # server fell behind.
+            "rate_done_per_s": round(self.created / max(self.last_answered - self.first_sent, 1e-9), 1),
+            "payments": self.created,
+            "refused": self.refused,
+            "late_starts": self.late_starts,
+            "tracked": len(self.lags_ms),
+            "missed": self.missed,
+            **{f"p{q}_ms": round(p(self.lags_ms, q), 1) for q in (50, 90, 99)},
+            "max_ms": round(max(self.lags_ms, default=float("nan")), 1),
+            "reads": len(self.reads_ms),
+            "read_p50_ms": round(p(self.reads_ms, 50), 1),
+            "cpu_ms_per_payment": self.cpu_ms_per_payment,
+        }
 
 
 def run(context: Context) -> list[Figure]:
@@ -76,16 +104,41 @@ def run(context: Context) -> list[Figure]:
             api_server.serving("lag-gunicorn", actors, overrides) as server,
         ):
             paying = _members(actors)
-            _load(server.url, paying, 3.0, Lags())  # warm-up: every worker's first requests
-            lags = Lags()
+            # The set-up's events (registrations, top-ups: welcome and balance notifications,
+            # their emails) reach the consumers only now; measured on top of that backlog,
+            # the first run's lag was seconds even at 50 payments/s.
+            drained_s = _settle(VHOST)
+            _load(server.url, paying, 3.0, Lags(rate=RATE))  # warm-up: every worker's first requests
+            _settle(VHOST)
             processes = {"gunicorn": server.pid, "relay": relay.pid, "consumers": consumers.pid}
-            before = cpu.snapshot(processes)
-            _load(server.url, paying, seconds, lags)
-            lags.cpu_ms_per_payment = cpu.ms_per(before, cpu.snapshot(processes), lags.created)
+            # First at half the rate, for the lag of the hops themselves where the machine
+            # keeps up; then the figure's rate.
+            half = _measured(server.url, paying, seconds, Lags(rate=RATE / 2), processes)
+            lags = _measured(server.url, paying, seconds, Lags(rate=RATE), processes)
     finally:
         env.vhost_delete(VHOST)
         actors.unlink(missing_ok=True)
-    return [_figure(lags, seconds)]
+    return [_figure(lags, half, drained_s)]
+
+
+def _settle(vhost: str, *, timeout: float = 600.0) -> float:
+    """Wait until every event is relayed and every consumed queue is empty (twice in a row,
+    half a second apart: a consumer may be emitting what it just applied); the seconds it took."""
+    started = time.perf_counter()
+    calm = 0
+    while calm < 2:
+        if time.perf_counter() - started > timeout:
+            raise RuntimeError(f"the events of the set-up were not consumed in {timeout:.0f} s")
+        calm = calm + 1 if not events.any_pending() and env.consumed_queues_depth(vhost) == 0 else 0
+        time.sleep(0.5)
+    return round(time.perf_counter() - started, 1)
+
+
+def _measured(url: str, members: list[Member], seconds: float, lags: Lags, processes: dict[str, int]) -> Lags:
+    before = cpu.snapshot(processes)
+    _load(url, members, seconds, lags)
+    lags.cpu_ms_per_payment = cpu.ms_per(before, cpu.snapshot(processes), lags.created)
+    return lags
 
 
 def _members(actors: Path) -> list[Member]:
@@ -96,22 +149,25 @@ def _members(actors: Path) -> list[Member]:
 
 
 def _load(url: str, members: list[Member], seconds: float, lags: Lags) -> None:
-    http = urllib3.PoolManager(maxsize=64, retries=False, timeout=urllib3.Timeout(total=10))
-    total = int(seconds * RATE)
+    http = urllib3.PoolManager(maxsize=WATCHERS + PAYERS, retries=False, timeout=urllib3.Timeout(total=10))
+    total = int(seconds * lags.rate)
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=48) as pool:
+    # Two pools: when watching took the payers' threads, a lag of seconds held back the
+    # payments themselves: the load ran at about 60/s while it said 100.
+    with ThreadPoolExecutor(max_workers=WATCHERS) as watchers, ThreadPoolExecutor(max_workers=PAYERS) as payers:
         for n in range(total):
-            slot = started + n / RATE
+            slot = started + n / lags.rate
             wait = slot - time.perf_counter()
             if wait > 0:
                 time.sleep(wait)
-            elif wait < -POLL:
-                lags.late_starts += 1
             member = members[n % len(members)]
-            pool.submit(_pay, http, url, member, lags, track=n % TRACK_EVERY == 0)
+            payers.submit(_pay, http, url, member, lags, slot=slot, watch=watchers if n % TRACK_EVERY == 0 else None)
 
 
-def _pay(http: urllib3.PoolManager, url: str, member: Member, lags: Lags, *, track: bool) -> None:
+def _pay(
+    http: urllib3.PoolManager, url: str, member: Member, lags: Lags, *, slot: float, watch: ThreadPoolExecutor | None
+) -> None:
+    sent = time.perf_counter()
     answer = http.request(
         "POST",
         f"{url}/api/v1/payments",
@@ -121,13 +177,15 @@ def _pay(http: urllib3.PoolManager, url: str, member: Member, lags: Lags, *, tra
     paid_at = time.perf_counter()
     with lags.lock:
         lags.started += 1
+        lags.late_starts += sent - slot > POLL
+        lags.first_sent, lags.last_answered = min(lags.first_sent, sent), max(lags.last_answered, paid_at)
         if answer.status != 201:
             lags.refused += 1
             return
         lags.created += 1
     member.paid += 1
-    if track:
-        _watch(http, url, member, member.balance, paid_at, lags)
+    if watch is not None:
+        watch.submit(_watch, http, url, member, member.balance, paid_at, lags)
 
 
 def _watch(http: urllib3.PoolManager, url: str, member: Member, expected: int, paid_at: float, lags: Lags) -> None:
@@ -153,9 +211,9 @@ def _shown_balance(http: urllib3.PoolManager, url: str, member: Member) -> tuple
     return page.json()["balance"]["amount"], read_ms
 
 
-def _figure(lags: Lags, seconds: float) -> Figure:
+def _figure(lags: Lags, half: Lags, drained_s: float) -> Figure:
     p = percentile
-    valid = lags.refused == 0 and lags.missed == 0
+    invalid = [f"{run.refused} payments refused, {run.missed} balances never shown" for run in (lags, half)]
     figure = Figure(
         name="read_model_lag_p99",
         unit="ms",
@@ -166,25 +224,10 @@ def _figure(lags: Lags, seconds: float) -> Figure:
         anchor_label="GET /members/{id} itself",
         targets=[
             f"ours <= {TARGET_P99_MS:.0f} ms at {RATE} payments/s",
-            *([] if valid else [f"INVALID: {lags.refused} payments refused, {lags.missed} balances never shown"]),
+            *([] if lags.valid and half.valid else [f"INVALID: {'; '.join(invalid)}"]),
         ],
-        details={
-            "rate_asked_per_s": RATE,
-            "rate_done_per_s": round(lags.created / seconds, 1),
-            "payments": lags.created,
-            "refused": lags.refused,
-            "late_starts": lags.late_starts,
-            "tracked": len(lags.lags_ms),
-            "missed": lags.missed,
-            "p50_ms": round(p(lags.lags_ms, 50), 1),
-            "p90_ms": round(p(lags.lags_ms, 90), 1),
-            "p99_ms": round(p(lags.lags_ms, 99), 1),
-            "max_ms": round(max(lags.lags_ms, default=float("nan")), 1),
-            "reads": len(lags.reads_ms),
-            "read_p50_ms": round(p(lags.reads_ms, 50), 1),
-            "cpu_ms_per_payment": lags.cpu_ms_per_payment,
-        },
+        details={**lags.summary(), "at_half_rate": half.summary(), "setup_events_consumed_in_s": drained_s},
         series={"lags_ms": sorted(round(x, 2) for x in lags.lags_ms)},
     )
-    figure.met = valid and figure.ours is not None and figure.ours <= TARGET_P99_MS
+    figure.met = lags.valid and half.valid and figure.ours is not None and figure.ours <= TARGET_P99_MS
     return figure
