@@ -1,3 +1,4 @@
+import socket
 import threading
 
 import pytest
@@ -62,14 +63,22 @@ def test_commits_while_a_kicked_relay_lingers_queue_no_kick_and_the_lingering_re
     assert not RelayKick.objects.get(pk=1).pending  # quiet: the next commit kicks again
 
 
-def test_a_relay_that_loses_the_broker_while_it_lingers_lets_the_next_commit_kick_again(monkeypatch):
+def test_a_relay_that_cannot_reach_the_broker_while_it_lingers_lets_the_next_commit_kick_again(settings, monkeypatch):
+    settings.BLIPAY_EVENTS = {**settings.BLIPAY_EVENTS, "RELAY_ON_COMMIT": False}
+    event_id = _save("waits for a broker")
     RelayKick.objects.update_or_create(pk=1, defaults={"pending": True})
+    # A broker nobody listens for: this process's publisher connects afresh, and is refused.
+    settings.BROKER_URL = f"amqp://guest:guest@127.0.0.1:{_closed_port()}//"
+    monkeypatch.setattr(relay_module, "_process_publisher", None)
 
-    def broker_gone() -> int:
-        raise BrokerUnavailable("connection refused")
-
-    monkeypatch.setattr(relay_module, "relay_in_process", broker_gone)
     with pytest.raises(BrokerUnavailable):
         relay_until_quiet(linger=1.0, poll=0.01)
 
     assert not RelayKick.objects.get(pk=1).pending
+    assert Published.objects.get(id=event_id).status == StatusChoice.SCHEDULE  # kept for the next relay
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]  # free once the socket closes: nothing listens there
