@@ -71,8 +71,13 @@ class ModuleBackfilled:
 
 
 def owner_of(module: str) -> str:
-    row = ModuleOwner.objects.filter(module=module).values_list("owner", flat=True).first()
-    return row or MONOLITH
+    # In SQL: a consumer asks once per batch it applies, inside the batch's transaction (so
+    # a handover applied before it is seen), and building the ORM's query cost 0.33 ms of
+    # CPU against 0.07 ms for the whole read: at low rates a batch is one event.
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT owner FROM {ModuleOwner._meta.db_table} WHERE module = %s", [module])
+        row = cursor.fetchone()
+    return row[0] if row else MONOLITH
 
 
 def owns(module: str) -> bool:
