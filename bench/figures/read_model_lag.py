@@ -11,6 +11,9 @@ members in turn (so a member never has two in flight and its balance is known); 
 shows. The lag is from the 201's arrival to the arrival of the first page showing it,
 so it includes one read's latency and up to one poll interval. The anchor is that read's
 own p99 in the same run: the floor below which no lag can be seen.
+
+It runs first at half the rate (in the JSON), then at the figure's, each on a settled system
+(the set-up's events consumed, nothing queued), with the CPU each process spent per payment.
 """
 
 import threading
@@ -114,6 +117,7 @@ def run(context: Context) -> list[Figure]:
             # First at half the rate, for the lag of the hops themselves where the machine
             # keeps up; then the figure's rate.
             half = _measured(server.url, paying, seconds, Lags(rate=RATE / 2), processes)
+            _settle(VHOST)
             lags = _measured(server.url, paying, seconds, Lags(rate=RATE), processes)
     finally:
         env.vhost_delete(VHOST)
@@ -128,7 +132,7 @@ def _settle(vhost: str, *, timeout: float = 600.0) -> float:
     calm = 0
     while calm < 2:
         if time.perf_counter() - started > timeout:
-            raise RuntimeError(f"the events of the set-up were not consumed in {timeout:.0f} s")
+            raise RuntimeError(f"the consumers did not catch up in {timeout:.0f} s: see bench/results/lag-*.log")
         calm = calm + 1 if not events.any_pending() and env.consumed_queues_depth(vhost) == 0 else 0
         time.sleep(0.5)
     return round(time.perf_counter() - started, 1)
