@@ -20,6 +20,10 @@ def _served_by(client, caller: int) -> str:
 
 
 def test_a_20_percent_canary_sends_a_fifth_of_callers_each_always_to_the_same_side(client, echo, echo_route):
+    # A route draws its bucket seed at random when it is made; with a random seed 1,000
+    # callers land within 0.17-0.23 only about 98% of the time (one CI run saw 0.231). A
+    # fixed seed makes the split the same on every run.
+    Route.objects.filter(name="echo").update(seed="canary-share-test")
     set_route("echo", "canary", percent=20)
     callers = range(1000)
 
