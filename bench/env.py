@@ -1,5 +1,6 @@
 """What the bench needs around it: its database, the broker's STOMP port, child processes."""
 
+import json
 import os
 import shutil
 import socket
@@ -91,6 +92,16 @@ def ensure_stomp(*, timeout: float = 60.0) -> bool:
 def ensure_wrk() -> str:
     """The path of ``wrk`` (the load generator of figures 5 and 6), installed from Debian if missing."""
     return ensure_command("wrk", package="wrk")
+
+
+def wrk_run(argv: Sequence[str], *, seconds: float) -> dict:
+    """Run wrk (``argv``, with one of the bench's Lua scripts, which end by printing a
+    ``BENCHJSON {…}`` line) and return that line's result."""
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("BENCHJSON ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed (exit {done.returncode}): {done.stderr.strip() or done.stdout[-500:]}")
+    return json.loads(line.removeprefix("BENCHJSON "))
 
 
 def ensure_pgbench() -> str:

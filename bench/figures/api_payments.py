@@ -16,7 +16,6 @@ many clients as gunicorn has workers: PostgreSQL's own ceiling for our transacti
 this machine.
 """
 
-import json
 import re
 import subprocess
 import time
@@ -229,11 +228,7 @@ class Loader:
             *(["read"] if pages else []),
         ]
         before = cpu.snapshot(self.processes)
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
-        line = next((x for x in done.stdout.splitlines() if x.startswith("BENCHJSON ")), None)
-        if done.returncode != 0 or line is None:
-            raise RuntimeError(f"wrk failed (exit {done.returncode}): {done.stderr.strip() or done.stdout[-500:]}")
-        result = json.loads(line.removeprefix("BENCHJSON "))
+        result = env.wrk_run(argv, seconds=seconds)
         load = Load(
             path=path,
             seconds=result["duration_us"] / 1e6,

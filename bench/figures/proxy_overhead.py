@@ -317,11 +317,7 @@ def _wrk(
         *(wrk, "-t1", f"-c{concurrency}", f"-d{seconds:g}s", "--timeout", "10s", "-s", str(LUA)),
         *(url, "--", path, "-" if token else str(identities), token or "-"),
     ]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60, check=False)
-    line = next((x for x in done.stdout.splitlines() if x.startswith("BENCHJSON ")), None)
-    if done.returncode != 0 or line is None:
-        raise RuntimeError(f"wrk failed (exit {done.returncode}): {done.stderr.strip() or done.stdout[-500:]}")
-    result = json.loads(line.removeprefix("BENCHJSON "))
+    result = env.wrk_run(argv, seconds=seconds)
     return Load(
         way=way,
         seconds=result["duration_us"] / 1e6,

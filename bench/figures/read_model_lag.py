@@ -56,7 +56,6 @@ class Member:
 @dataclass
 class Lags:
     rate: float  # payments/s asked
-    started: int = 0
     created: int = 0
     refused: int = 0
     lags_ms: list[float] = field(default_factory=list)
@@ -180,7 +179,6 @@ def _pay(
     )
     paid_at = time.perf_counter()
     with lags.lock:
-        lags.started += 1
         lags.late_starts += sent - slot > POLL
         lags.first_sent, lags.last_answered = min(lags.first_sent, sent), max(lags.last_answered, paid_at)
         if answer.status != 201:
