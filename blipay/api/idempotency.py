@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from cryptography.fernet import Fernet
@@ -36,7 +37,7 @@ from rest_framework.views import APIView
 
 from blipay.api.addresses import client_address
 from blipay.api.models import IdempotencyRecord
-from blipay.db import insert_rows
+from blipay.db import db_values, insert_rows
 from blipay.errors import DomainError
 
 RETENTION = timedelta(hours=48)  # the contract promises at least 24 hours
@@ -105,9 +106,7 @@ def _idempotent_call(handler: Handler, view: APIView, request: Request, *args: o
             return response
         body, secrets = _split(response.data, getattr(view, "shown_once", ()))
         sealed = seal.encrypt(json.dumps(secrets).encode()).decode() if secrets else ""
-        IdempotencyRecord.objects.filter(pk=record.pk).update(
-            status_code=response.status_code, body=body, sealed=sealed
-        )
+        _keep(record.pk, status_code=response.status_code, body=body, sealed=sealed)
         return response
 
 
@@ -139,14 +138,43 @@ def _reserve(caller: str, key_hash: str, fingerprint: str) -> None:
     insert_rows(IdempotencyRecord, [row], unless_conflict_on=("caller", "key"))  # no response yet: NULLs
 
 
-def _lock(caller: str, key_hash: str) -> IdempotencyRecord:
-    rows = IdempotencyRecord.objects.filter(caller=caller, key=key_hash)
-    if connection.features.has_select_for_update_nowait:
+@dataclass(frozen=True)
+class _Record:
+    pk: int
+    fingerprint: str
+    status_code: int | None
+    body: object
+    sealed: str
+
+
+# The lock and the kept response are written in SQL: through the ORM's get() and update()
+# a key added 1.9 ms of CPU to a payment in process (PostgreSQL), in SQL 1.0 ms.
+_TABLE = IdempotencyRecord._meta.db_table
+_BODY = IdempotencyRecord._meta.get_field("body")
+
+
+def _lock(caller: str, key_hash: str) -> _Record:
+    """The key's row, locked until the transaction ends; IdempotencyKeyInUse if a running
+    request holds it (SQLite: IMMEDIATE transactions already run one at a time)."""
+    nowait = " FOR UPDATE NOWAIT" if connection.features.has_select_for_update_nowait else ""
+    with connection.cursor() as cursor:
         try:
-            return rows.select_for_update(nowait=True).get()
+            cursor.execute(
+                f"SELECT id, fingerprint, status_code, body, sealed FROM {_TABLE}"
+                f" WHERE caller = %s AND key = %s{nowait}",
+                [caller, key_hash],
+            )
         except DatabaseError as exc:  # the lock is held: the first request is still running
             raise IdempotencyKeyInUse() from exc
-    return rows.get()  # SQLite: IMMEDIATE transactions already run one at a time
+        pk, fingerprint, status_code, body, sealed = cursor.fetchone()  # _reserve made it
+    return _Record(pk, fingerprint, status_code, _BODY.from_db_value(body, None, connection), sealed)
+
+
+def _keep(pk: int, *, status_code: int, body: object, sealed: str) -> None:
+    """Store the response in the locked row, committed with the request's effect."""
+    values = db_values(IdempotencyRecord, {"status_code": status_code, "body": body, "sealed": sealed, "id": pk})
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_TABLE} SET status_code = %s, body = %s, sealed = %s WHERE id = %s", values)
 
 
 def forget_old_keys() -> int:
