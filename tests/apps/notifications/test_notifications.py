@@ -5,8 +5,9 @@ from django.core.management import call_command
 from django.db import transaction
 from django_outbox_pattern.models import Published
 
-from apps.notifications.models import MemberContact
+from apps.notifications.models import MemberContact, Notification
 from apps.notifications.services import balance_change_notify
+from apps.notifications.tasks import email_notification
 from blipay.events.broker import ConfirmingPublisher, OutgoingMessage
 from blipay.events.models import AppliedEvent
 
@@ -46,6 +47,21 @@ def test_registration_sends_a_welcome_notification_by_email(register_member, pum
     assert welcome["body"].startswith("Hi Ani Wijaya,")
     [email] = mailoutbox
     assert (email.to, email.subject, email.body) == (["ani@example.id"], "Welcome to Blipay", welcome["body"])
+
+
+def test_the_email_task_delivered_twice_emails_once_and_a_notification_without_address_never(
+    register_member, pump, mailoutbox
+):
+    ani = register_member(email="ani@example.id")
+    pump()
+    [welcome] = notifications_of(ani.client, ani.id)["results"]
+    assert len(mailoutbox) == 1
+
+    assert email_notification.apply(args=[welcome["id"]]).get() is False  # Celery's at-least-once
+    assert email_notification.apply(args=[str(uuid.uuid4())]).get() is False  # purged meanwhile
+    Notification.objects.filter(id=welcome["id"]).update(emailed_at=None, recipient="")
+    assert email_notification.apply(args=[welcome["id"]]).get() is False
+    assert len(mailoutbox) == 1
 
 
 def test_a_sent_notification_is_published_as_notification_sent(register_member, pump):
