@@ -44,7 +44,7 @@ class LedgerTransaction(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     kind = models.CharField(max_length=8, choices=KINDS)
     reference = models.CharField(max_length=64, help_text="the top-up, payment, refund or cashback it settles")
-    member_id = models.UUIDField(db_index=True)
+    member_id = models.UUIDField()  # indexed with created_at below: a member's ledger, newest first
     amount = models.BigIntegerField(help_text="the member's side: positive credited, negative debited")
     balance_after = models.BigIntegerField(help_text="the member's balance right after this transaction")
     description = models.CharField(max_length=200, blank=True)
