@@ -6,6 +6,7 @@ from pathlib import Path
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure as Canvas
 
+from bench.figures.api_payments import TARGET_P99_MS
 from bench.report import Figure
 
 OURS, ANCHOR, CEILING = "tab:blue", "tab:orange", "tab:gray"
@@ -134,7 +135,7 @@ def _api(ax: Axes, figures: dict[str, Figure]) -> None:
         text = f"{label}: {run['per_s']:,.0f}/s, p99 {p99:.0f} ms"
         ax.plot(run["ms"], share, color=color, linestyle=style, label=text)
     ax.set_xscale("log")
-    ax.axvline(100, color="red", linestyle=":", label="target p99 100 ms")
+    ax.axvline(TARGET_P99_MS, color="red", linestyle=":", label=f"target p99 {TARGET_P99_MS:.0f} ms")
     ax.set(
         title=f"Figure 5: API latency under load (wrk, {concurrency} connections, CDF)",
         xlabel="ms per request (log scale)",
