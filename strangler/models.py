@@ -125,7 +125,8 @@ class Comparison(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["route", "verdict", "-at"])]
+        # A route's newest first (``strangler report``, the admin): the index gives that order.
+        indexes = [models.Index(fields=["route", "-at", "-id"], name="comparison_route_newest")]
 
 
 class Noise(models.Model):
