@@ -4,7 +4,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
-from django.db import connections, models
+from django.db import connections, migrations, models
 
 M = TypeVar("M", bound=models.Model)
 
@@ -89,3 +89,19 @@ def storable_json(value: Any) -> Any:
     if isinstance(value, list):
         return [storable_json(item) for item in value]
     return value
+
+
+def postgresql_only(sql: str, reverse_sql: str) -> migrations.RunPython:
+    """A migration operation running ``sql`` (undone by ``reverse_sql``) on PostgreSQL and
+    nothing on SQLite: for what only PostgreSQL has (a BRIN index), where the embedded
+    database's small tables need nothing."""
+
+    def forward(apps: Any, schema_editor: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(sql)
+
+    def backward(apps: Any, schema_editor: Any) -> None:
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(reverse_sql)
+
+    return migrations.RunPython(forward, backward)
