@@ -1,3 +1,4 @@
+import socket
 import time
 from collections.abc import Callable
 
@@ -44,3 +45,11 @@ def purge_module_queues() -> None:
                 bound = queue(broker.channel())
                 bound.declare()
                 bound.purge()
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (free once the probe closes): for a server to
+    bind, or for a peer that refuses connections."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,15 +19,9 @@ from pathlib import Path
 
 from django.conf import settings
 
-from tests.helpers import postgres_test_db_url, wait_until
+from tests.helpers import free_port, postgres_test_db_url, wait_until
 
 ROLES = ["web", "worker", "beat", "consumers"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Runner:

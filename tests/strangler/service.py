@@ -3,7 +3,6 @@ PostgreSQL database, the monolith's broker (the test virtual host), a loopback p
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,7 @@ from django.conf import settings
 from kombu.exceptions import ChannelError
 
 from blipay.events.broker import connect, queue_name
+from tests.helpers import free_port
 from tests.observed import METRICS_TOKEN
 
 SERVICE = "notifications"
@@ -89,12 +89,6 @@ def _admin() -> psycopg.Connection:
     return psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname="postgres", autocommit=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _delete_queues() -> None:
     with connect() as broker:
         for name in (queue_name(SERVICE, deployment=SERVICE), f"{queue_name(SERVICE, deployment=SERVICE)}.dead"):
@@ -108,7 +102,7 @@ def start() -> Service:
         admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     _delete_queues()  # a queue left by an earlier run would hold that run's events
     var = Path(tempfile.mkdtemp(prefix="blipay-service-"))
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "blipay.settings",

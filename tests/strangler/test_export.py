@@ -16,6 +16,7 @@ from django.core.management import call_command
 
 from blipay.identity.internal import Caller, verify
 from strangler.models import Route
+from tests.helpers import free_port
 from tests.strangler.conftest import set_route
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -35,12 +36,6 @@ def _export(fmt: str, **options: str) -> str:
         stdout=out,
     )
     return out.getvalue()
-
-
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -74,7 +69,7 @@ def test_requests_through_the_exported_nginx_reach_each_side_with_a_signed_ident
     Route.objects.filter(name="echo").update(methods="GET,HEAD")  # reads only: the edge may fall back
     set_route("echo", "service")
     run_dir = Path(tempfile.mkdtemp(prefix="blipay-nginx-"))
-    listen = f"127.0.0.1:{_port()}"
+    listen = f"127.0.0.1:{free_port()}"
     config = run_dir / "nginx.conf"
     config.write_text(
         _export("nginx", listen=listen, monolith=live_server.url.removeprefix("http://"), run_dir=str(run_dir))

@@ -4,7 +4,6 @@ upstream receives, and what happens when the upstream fails."""
 import gzip
 import io
 import json
-import socket
 import time
 
 import pytest
@@ -14,6 +13,7 @@ from django.test import AsyncClient, override_settings
 from blipay.identity.internal import Caller, verify
 from strangler import breaker
 from strangler.models import RouteChange
+from tests.helpers import free_port
 from tests.strangler.conftest import set_route
 from tests.strangler.views import calls
 
@@ -160,15 +160,9 @@ def test_requests_naming_another_host_reach_only_the_configured_upstream(client,
     assert [r["target"] for r in echo.received] == ["/api/v1/echo/plain", "/api/v1/echo/plain"]
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_a_service_that_refuses_connections_is_fallen_back_from_for_any_method(client, echo_route, settings, method):
-    settings.BLIPAY_SERVICES = {**settings.BLIPAY_SERVICES, "echo": f"http://127.0.0.1:{_closed_port()}"}
+    settings.BLIPAY_SERVICES = {**settings.BLIPAY_SERVICES, "echo": f"http://127.0.0.1:{free_port()}"}
     set_route("echo", "service")
 
     response = client.generic(method, "/api/v1/echo/plain", b"{}", content_type="application/json")

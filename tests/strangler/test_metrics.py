@@ -1,10 +1,9 @@
 """What the strangler counts shows in /metrics: requests per side, fallbacks, the route label."""
 
-import socket
-
 import pytest
 
 from strangler import shadow
+from tests.helpers import free_port
 from tests.observed import scrape
 from tests.strangler.conftest import set_route
 
@@ -17,10 +16,7 @@ def test_requests_per_side_and_fallbacks_are_counted_per_route(client, echo, ech
     set_route("echo", "service")
     forwarded = client.get("/api/v1/echo/plain")
     b"".join(forwarded.streaming_content)  # counted once the answer has gone out in full
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        closed = sock.getsockname()[1]
-    settings.BLIPAY_SERVICES = {**settings.BLIPAY_SERVICES, "echo": f"http://127.0.0.1:{closed}"}
+    settings.BLIPAY_SERVICES = {**settings.BLIPAY_SERVICES, "echo": f"http://127.0.0.1:{free_port()}"}
     assert client.get("/api/v1/echo/plain")["X-Strangler-Fallback"].startswith("connect failed")
     after = scrape(settings)
 

@@ -1,4 +1,3 @@
-import socket
 import threading
 
 import pytest
@@ -13,6 +12,7 @@ from blipay.events.outbox import Outbound, emit
 from blipay.events.relay import relay_until_quiet
 from blipay.events.tasks import relay
 from tests.eventsink.events import SinkSaved
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,7 +68,7 @@ def test_a_relay_that_cannot_reach_the_broker_while_it_lingers_lets_the_next_com
     event_id = _save("waits for a broker")
     RelayKick.objects.update_or_create(pk=1, defaults={"pending": True})
     # A broker nobody listens for: this process's publisher connects afresh, and is refused.
-    settings.BROKER_URL = f"amqp://guest:guest@127.0.0.1:{_closed_port()}//"
+    settings.BROKER_URL = f"amqp://guest:guest@127.0.0.1:{free_port()}//"
     monkeypatch.setattr(relay_module, "_process_publisher", None)
 
     with pytest.raises(BrokerUnavailable):
@@ -76,9 +76,3 @@ def test_a_relay_that_cannot_reach_the_broker_while_it_lingers_lets_the_next_com
 
     assert not RelayKick.objects.get(pk=1).pending
     assert Published.objects.get(id=event_id).status == StatusChoice.SCHEDULE  # kept for the next relay
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]  # free once the socket closes: nothing listens there
