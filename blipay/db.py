@@ -1,4 +1,5 @@
-"""Database helpers every module's services share."""
+"""Database helpers every module shares: for its services' hand-written statements, and one
+migration operation."""
 
 import re
 from collections.abc import Iterable, Sequence

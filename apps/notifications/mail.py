@@ -12,6 +12,8 @@ from django.utils import timezone
 from apps.notifications.models import Notification
 from blipay.db import db_values
 
+_TABLE = Notification._meta.db_table
+
 
 def notification_email_send(*, notification_id: str) -> bool:
     """Email a notification unless it was emailed already or has no recipient; True if sent
@@ -21,11 +23,12 @@ def notification_email_send(*, notification_id: str) -> bool:
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""  # SQLite: IMMEDIATE
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT recipient, subject, body FROM {_TABLE} WHERE id = %s AND emailed_at IS NULL{lock}",
+            f"SELECT recipient, subject, body FROM {_TABLE}"
+            f" WHERE id = %s AND emailed_at IS NULL AND recipient <> ''{lock}",
             db_values(Notification, {"id": notification_id}),
         )
         row = cursor.fetchone()
-        if row is None or not row[0]:
+        if row is None:
             return False
         recipient, subject, body = row
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [recipient])
@@ -34,9 +37,6 @@ def notification_email_send(*, notification_id: str) -> bool:
             db_values(Notification, {"emailed_at": timezone.now(), "id": notification_id}),
         )
     return True
-
-
-_TABLE = Notification._meta.db_table
 
 
 def mail_files_forget(*, before: datetime) -> int:

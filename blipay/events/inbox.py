@@ -78,8 +78,9 @@ _VERSIONS_ENSURE = {
 # however many versions the module holds. SQLite: its writers are serialised already.
 _VERSIONS_LOCK = {
     vendor: "SELECT aggregate, subject, sequence FROM blipay_applied_version WHERE consumer = %(consumer)s"
-    f" AND (aggregate, subject) IN (SELECT value ->> 0, value ->> 1 FROM {each}){lock}"
-    for vendor, each, lock in (("postgresql", _EACH["postgresql"], " FOR UPDATE"), ("sqlite", _EACH["sqlite"], ""))
+    f" AND (aggregate, subject) IN (SELECT value ->> 0, value ->> 1 FROM {each})"
+    + (" FOR UPDATE" if vendor == "postgresql" else "")
+    for vendor, each in _EACH.items()
 }
 _VERSIONS_MOVE = {
     vendor: _VERSIONS_UPSERT.format(sequence="CAST(value ->> 2 AS bigint)", each=each)
