@@ -21,7 +21,7 @@ def snapshot(trees: Mapping[str, int]) -> dict[str, float]:
     A tree's time is its root's, its children's, and what the children that have ended
     spent (the root's ``cutime``/``cstime`` once it reaped them): it never goes back when a
     worker or a PostgreSQL backend exits between two snapshots."""
-    processes = {}  # pid: (parent, command, own seconds, reaped children's seconds)
+    processes = {}  # pid: (parent, command, own seconds, reaped children's seconds, start time)
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
@@ -29,12 +29,16 @@ def snapshot(trees: Mapping[str, int]) -> dict[str, float]:
             continue  # ended meanwhile
         fields = text.rsplit(")", 1)[1].split()
         own, reaped = int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
-        processes[int(stat.parent.name)] = (int(fields[1]), text[text.index("(") + 1 : text.rindex(")")], own, reaped)
+        command = text[text.index("(") + 1 : text.rindex(")")]
+        processes[int(stat.parent.name)] = (int(fields[1]), command, own, reaped, int(fields[19]))
     roots = dict(trees)
-    for pid, (parent, command, _, _) in processes.items():
-        name = _COMMANDS.get(command)
-        if name and processes.get(parent, (0, ""))[1] != command:  # the postmaster, not a backend
-            roots[name] = pid
+    servers = sorted(  # the postmaster, not a backend; the oldest VM, not a rabbitmqctl's
+        (start, pid, _COMMANDS[command])
+        for pid, (parent, command, _, _, start) in processes.items()
+        if command in _COMMANDS and processes.get(parent, (0, ""))[1] != command
+    )
+    for _, pid, name in reversed(servers):
+        roots[name] = pid  # the oldest of a kind written last
     seconds = dict.fromkeys([*trees, POSTGRES, RABBITMQ], 0.0)
     for name, root in roots.items():
         members = [pid for pid, (parent, *_) in processes.items() if root in (pid, parent)]

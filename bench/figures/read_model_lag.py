@@ -215,7 +215,11 @@ def _shown_balance(http: urllib3.PoolManager, url: str, member: Member) -> tuple
 
 def _figure(lags: Lags, half: Lags, drained_s: float) -> Figure:
     p = percentile
-    invalid = [f"{run.refused} payments refused, {run.missed} balances never shown" for run in (lags, half)]
+    invalid = [
+        f"at {run.rate:g}/s {run.refused} payments refused, {run.missed} balances never shown"
+        for run in (half, lags)
+        if not run.valid
+    ]
     figure = Figure(
         name="read_model_lag_p99",
         unit="ms",
@@ -226,10 +230,10 @@ def _figure(lags: Lags, half: Lags, drained_s: float) -> Figure:
         anchor_label="GET /members/{id} itself",
         targets=[
             f"ours <= {TARGET_P99_MS:.0f} ms at {RATE} payments/s",
-            *([] if lags.valid and half.valid else [f"INVALID: {'; '.join(invalid)}"]),
+            *([f"INVALID: {'; '.join(invalid)}"] if invalid else []),
         ],
         details={**lags.summary(), "at_half_rate": half.summary(), "setup_events_consumed_in_s": drained_s},
         series={"lags_ms": sorted(round(x, 2) for x in lags.lags_ms)},
     )
-    figure.met = lags.valid and half.valid and figure.ours is not None and figure.ours <= TARGET_P99_MS
+    figure.met = not invalid and figure.ours is not None and figure.ours <= TARGET_P99_MS
     return figure
