@@ -150,10 +150,6 @@ def pending() -> int:
     return Published.objects.filter(status=StatusChoice.SCHEDULE).count()
 
 
-def any_pending() -> bool:
-    return Published.objects.filter(status=StatusChoice.SCHEDULE).exists()
-
-
 def release() -> float:
     """Make the hidden (failed) rows pending in one UPDATE; return when, on ``perf_counter``."""
     Published.objects.filter(status=StatusChoice.FAILED).update(status=StatusChoice.SCHEDULE)

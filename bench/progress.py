@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from kombu import Connection, Queue
 
 from bench import events, queues
+from blipay.events.relay import any_pending
 
 
 class Stalled(RuntimeError):
@@ -52,7 +53,7 @@ def watch_drain(
                 time.sleep(0.002)
                 continue
             first = now
-        left = events.pending() if count else int(events.any_pending())
+        left = events.pending() if count else int(any_pending())
         stamp = time.perf_counter()
         arrived.append((now - released, depth))
         pending.append((stamp - released, left))

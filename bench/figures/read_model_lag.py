@@ -25,10 +25,11 @@ from pathlib import Path
 import urllib3
 from django.conf import settings
 
-from bench import api_server, cpu, env, events, relays
+from bench import api_server, cpu, env, relays
 from bench.api_server import AMOUNT, BALANCE
 from bench.context import Context
 from bench.report import Figure, percentile
+from blipay.events.relay import any_pending
 from blipay.identity.credentials import principal_for
 
 VHOST = f"{settings.DATABASES['default']['NAME']}_lag"
@@ -132,7 +133,7 @@ def _settle(vhost: str, *, timeout: float = 600.0) -> float:
     while calm < 2:
         if time.perf_counter() - started > timeout:
             raise RuntimeError(f"the consumers did not catch up in {timeout:.0f} s: see bench/results/lag-*.log")
-        calm = calm + 1 if not events.any_pending() and env.consumed_queues_depth(vhost) == 0 else 0
+        calm = calm + 1 if not any_pending() and env.consumed_queues_depth(vhost) == 0 else 0
         time.sleep(0.5)
     return round(time.perf_counter() - started, 1)
 

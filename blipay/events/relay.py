@@ -276,7 +276,7 @@ def relay_until_quiet(*, linger: float, poll: float) -> int:
     quiet_since = time.monotonic()
     try:
         while linger > 0:
-            moved = relay_in_process() if _any_pending() else 0
+            moved = relay_in_process() if any_pending() else 0
             settled += moved
             if moved:
                 quiet_since = time.monotonic()
@@ -292,11 +292,10 @@ def relay_until_quiet(*, linger: float, poll: float) -> int:
     return settled + relay_in_process()
 
 
-def _any_pending() -> bool:
-    """Is any row pending? One indexed read outside a transaction, for the lingering task's
-    looks, which often find nothing. A pass takes a transaction, the relays' turn and the
-    claim, whose query the ORM builds each time: the claim alone was 20% of the Celery
-    worker's CPU at 50 payments/s (py-spy), the emails included."""
+def any_pending() -> bool:
+    """Is any row pending? One indexed read outside a transaction: for the lingering task's
+    looks, which often find nothing (a pass takes a transaction, the relays' turn and the
+    claim), and for whoever waits for the outbox to drain."""
     with connection.cursor() as cursor:
         # The literal matches the partial index published_pending_added (WHERE status = 1).
         cursor.execute(f"SELECT 1 FROM {Published._meta.db_table} WHERE status = {int(StatusChoice.SCHEDULE)} LIMIT 1")
